@@ -1,0 +1,1 @@
+//! Integration tests of livestar live in `tests/`; this library is empty.

@@ -1,0 +1,1 @@
+//! Compile-time cases of livestar's macros live in `tests/`; this library is empty.
