@@ -1,1 +1,4 @@
-//! Example apps of livestar.
+//! Example apps of livestar, each a module readable as a tutorial; the binaries in `src/bin`
+//! serve them.
+
+pub mod sdk_test;

@@ -6,14 +6,18 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod event;
 pub mod render;
+pub mod response;
+pub mod signals;
+pub mod stream;
 
-// --- html! re-exports (owned by the html! work) ---
-// --- end html! re-exports ---
+pub use stream::stream;
+
+
 
 /// The items most apps use, in one import: `use livestar::prelude::*;`.
 pub mod prelude {
     pub use crate::render::{Html, Render};
-    // --- html! prelude (owned by the html! work) ---
-    // --- end html! prelude ---
+    
 }
