@@ -38,3 +38,8 @@ pub mod prelude {
     // --- hub prelude (owned by the hub work) ---
     // --- end hub prelude ---
 }
+
+/// Compiles the README's examples as doctests, so the README cannot drift from the API.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;

@@ -22,8 +22,9 @@
 //!
 //! # Bad input
 //! A request that cannot be read answers, without reaching the handler:
-//! - `400 Bad Request` naming what was wrong: a missing `datastar` parameter, JSON that does not
-//!   parse, or JSON of the wrong shape (with the path of the offending field and serde's reason);
+//! - `400 Bad Request` naming what was wrong: a missing `datastar` parameter, an undecodable
+//!   query string, JSON that does not parse (with serde's reason and position), or JSON of the
+//!   wrong shape (with the path of the offending field and serde's reason);
 //! - `413 Payload Too Large` for a body over the limit (1 MiB unless a [`SignalsLimit`]
 //!   extension sets another), `414 URI Too Long` for a `datastar` parameter over it.
 
@@ -61,7 +62,7 @@ pub const DEFAULT_LIMIT: usize = 1024 * 1024;
 ///         None => "a plain page load".to_owned(),
 ///     }
 /// }
-/// # let _ = axum::routing::get(search);
+/// # let _: axum::routing::MethodRouter = axum::routing::get(search);
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ReadSignals<T>(pub T);
@@ -106,7 +107,9 @@ pub enum SignalsRejection {
         /// Whether they came in the query string (else the body).
         in_query: bool,
     },
-    /// The signals are not valid JSON, or not of the expected shape.
+    /// The signals are not valid JSON.
+    MalformedJson(String),
+    /// The signals are JSON, but not of the expected shape.
     InvalidJson {
         /// The path of the offending value (`.` for the whole document).
         path: String,
@@ -151,6 +154,9 @@ impl fmt::Display for SignalsRejection {
                 "the signals in the {} are larger than the limit of {limit} bytes",
                 if *in_query { "query string" } else { "body" }
             ),
+            SignalsRejection::MalformedJson(reason) => {
+                write!(f, "the signals are not valid JSON: {reason}")
+            }
             SignalsRejection::InvalidJson { path, reason } => {
                 write!(f, "invalid signals at `{path}`: {reason}")
             }
@@ -249,17 +255,20 @@ fn body_error(error: axum::Error, limit: usize) -> SignalsRejection {
 fn parse<T: DeserializeOwned>(json: &[u8]) -> Result<T, SignalsRejection> {
     let mut deserializer = serde_json::Deserializer::from_slice(json);
     let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
-        SignalsRejection::InvalidJson {
-            path: error.path().to_string(),
-            reason: error.into_inner().to_string(),
+        let path = error.path().to_string();
+        let error = error.into_inner();
+        if error.is_syntax() || error.is_eof() {
+            SignalsRejection::MalformedJson(error.to_string())
+        } else {
+            SignalsRejection::InvalidJson {
+                path,
+                reason: error.to_string(),
+            }
         }
     })?;
     deserializer
         .end()
-        .map_err(|error| SignalsRejection::InvalidJson {
-            path: ".".to_owned(),
-            reason: error.to_string(),
-        })?;
+        .map_err(|error| SignalsRejection::MalformedJson(error.to_string()))?;
     Ok(value)
 }
 
@@ -297,6 +306,6 @@ mod tests {
     #[test]
     fn trailing_garbage_is_invalid_json() {
         let error = parse::<serde_json::Value>(b"{} x").unwrap_err();
-        assert!(matches!(error, SignalsRejection::InvalidJson { .. }));
+        assert!(matches!(error, SignalsRejection::MalformedJson(_)));
     }
 }

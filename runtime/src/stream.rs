@@ -87,7 +87,23 @@ pub struct LiveStream {
     heartbeat: Heartbeat,
     retry: Option<Duration>,
     owned: Vec<Box<dyn Any + Send>>,
-    cancellation: Option<CancellationToken>,
+    cancellation: Option<CancelOnDrop>,
+}
+
+/// A token and the guard that cancels it when dropped.
+struct CancelOnDrop {
+    token: CancellationToken,
+    _guard: DropGuard,
+}
+
+impl CancelOnDrop {
+    fn new() -> Self {
+        let token = CancellationToken::new();
+        CancelOnDrop {
+            _guard: token.clone().drop_guard(),
+            token,
+        }
+    }
 }
 
 impl LiveStream {
@@ -151,8 +167,8 @@ impl LiveStream {
         self
     }
 
-    /// A token that is cancelled when the stream ends or the client disconnects, for tasks
-    /// that work on the stream's behalf.
+    /// A token that is cancelled when the stream ends or the client disconnects (or when this
+    /// `LiveStream` is dropped without being sent), for tasks that work on the stream's behalf.
     ///
     /// ```
     /// let mut live = livestar::stream(futures::stream::empty::<livestar::event::Event>());
@@ -162,7 +178,8 @@ impl LiveStream {
     /// ```
     pub fn cancellation(&mut self) -> CancellationToken {
         self.cancellation
-            .get_or_insert_with(CancellationToken::new)
+            .get_or_insert_with(CancelOnDrop::new)
+            .token
             .clone()
     }
 
@@ -314,20 +331,48 @@ struct Frames {
     done: bool,
     // Dropped with the body: the user's resources and the cancellation of their tasks.
     _owned: Vec<Box<dyn Any + Send>>,
-    _cancel_on_drop: Option<DropGuard>,
+    _cancel_on_drop: Option<CancelOnDrop>,
 }
 
+/// The heartbeat timer. The `Sleep` is made on the first poll, so building a response needs no
+/// runtime.
 struct Ticker {
-    sleep: Pin<Box<Sleep>>,
+    deadline: Instant,
+    sleep: Option<Pin<Box<Sleep>>>,
     interval: Duration,
     comment: Event,
+}
+
+impl Ticker {
+    /// Pushes the next heartbeat to one interval from now.
+    fn postpone(&mut self) {
+        self.deadline = Instant::now() + self.interval;
+        if let Some(sleep) = &mut self.sleep {
+            sleep.as_mut().reset(self.deadline);
+        }
+    }
+
+    /// Whether a heartbeat is due; registers for the deadline when not.
+    fn poll_due(&mut self, cx: &mut Context<'_>) -> bool {
+        let deadline = self.deadline;
+        let sleep = self
+            .sleep
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+        if sleep.as_mut().poll(cx).is_ready() {
+            self.postpone();
+            true
+        } else {
+            false
+        }
+    }
 }
 
 impl Frames {
     fn new(live: LiveStream) -> Self {
         OPEN_STREAMS.fetch_add(1, Ordering::Relaxed);
         let heartbeat = live.heartbeat.settings.map(|settings| Ticker {
-            sleep: Box::pin(tokio::time::sleep(settings.initial_delay)),
+            deadline: Instant::now() + settings.initial_delay,
+            sleep: None,
             interval: settings.interval,
             comment: Event::comment(&settings.comment),
         });
@@ -337,7 +382,7 @@ impl Frames {
             heartbeat,
             done: false,
             _owned: live.owned,
-            _cancel_on_drop: live.cancellation.map(CancellationToken::drop_guard),
+            _cancel_on_drop: live.cancellation,
         }
     }
 }
@@ -361,8 +406,7 @@ impl Stream for Frames {
         match self.events.as_mut().poll_next(cx) {
             Poll::Ready(Some(event)) => {
                 if let Some(ticker) = &mut self.heartbeat {
-                    let next = Instant::now() + ticker.interval;
-                    ticker.sleep.as_mut().reset(next);
+                    ticker.postpone();
                 }
                 return Poll::Ready(Some(event.into_bytes()));
             }
@@ -376,10 +420,8 @@ impl Stream for Frames {
             Poll::Pending => {}
         }
         if let Some(ticker) = &mut self.heartbeat
-            && ticker.sleep.as_mut().poll(cx).is_ready()
+            && ticker.poll_due(cx)
         {
-            let next = Instant::now() + ticker.interval;
-            ticker.sleep.as_mut().reset(next);
             return Poll::Ready(Some(ticker.comment.as_bytes().clone()));
         }
         Poll::Pending

@@ -183,6 +183,7 @@ pub struct PatchElements {
     mode: Mode,
     namespace: Namespace,
     use_view_transition: bool,
+    view_transition_selector: Option<String>,
 }
 
 impl PatchElements {
@@ -210,6 +211,7 @@ impl PatchElements {
             mode: Mode::Outer,
             namespace: Namespace::Html,
             use_view_transition: false,
+            view_transition_selector: None,
         }
     }
 
@@ -290,6 +292,25 @@ impl PatchElements {
         self
     }
 
+    /// Names the element whose scoped view transition runs the patch (sent only with
+    /// [`use_view_transition`](Self::use_view_transition), as `viewTransitionSelector`, the
+    /// name the Datastar SDKs use; the Datastar 1.0.1 client ignores it and runs a document
+    /// transition).
+    ///
+    /// ```
+    /// use livestar::event::Event;
+    ///
+    /// let event: Event = Event::remove_elements("#a")
+    ///     .use_view_transition(true)
+    ///     .view_transition_selector("#list")
+    ///     .into();
+    /// assert!(event.as_str().contains("data: viewTransitionSelector #list\n"));
+    /// ```
+    pub fn view_transition_selector(mut self, selector: impl Into<String>) -> Self {
+        self.view_transition_selector = Some(selector.into());
+        self
+    }
+
     /// The HTML this event patches, if any.
     ///
     /// ```
@@ -330,6 +351,9 @@ impl PatchElements {
         }
         if self.use_view_transition {
             buf.extend_from_slice(b"data: useViewTransition true\n");
+            if let Some(selector) = &self.view_transition_selector {
+                sse::single_line_data(&mut buf, "viewTransitionSelector", selector);
+            }
         }
         if self.namespace != Namespace::Html {
             buf.extend_from_slice(b"data: namespace ");
