@@ -30,11 +30,18 @@ fn serves_the_test_endpoint_on_the_given_port() {
     );
     let stdout = server.0.stdout.take().expect("stdout");
     let mut banner = String::new();
-    BufReader::new(stdout).read_line(&mut banner).expect("banner");
-    assert_eq!(banner.trim(), format!("sdk-test-server listening on http://127.0.0.1:{port}/test"));
+    BufReader::new(stdout)
+        .read_line(&mut banner)
+        .expect("banner");
+    assert_eq!(
+        banner.trim(),
+        format!("sdk-test-server listening on http://127.0.0.1:{port}/test")
+    );
 
     let mut socket = TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    socket.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+    socket
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
     let body = r#"{"events":[{"type":"patchElements","elements":"<div>Merge</div>"}]}"#;
     write!(
         socket,
@@ -45,8 +52,14 @@ fn serves_the_test_endpoint_on_the_given_port() {
     let mut response = String::new();
     socket.read_to_string(&mut response).expect("response");
     assert!(response.starts_with("HTTP/1.1 200 OK\r\n"), "{response}");
-    assert!(response.contains("content-type: text/event-stream\r\n"), "{response}");
-    assert!(response.ends_with("event: datastar-patch-elements\ndata: elements <div>Merge</div>\n\n"), "{response}");
+    assert!(
+        response.contains("content-type: text/event-stream\r\n"),
+        "{response}"
+    );
+    assert!(
+        response.ends_with("event: datastar-patch-elements\ndata: elements <div>Merge</div>\n\n"),
+        "{response}"
+    );
 }
 
 #[test]

@@ -14,11 +14,15 @@ async fn parts(response: axum::response::Response) -> (http::response::Parts, St
 
 #[tokio::test]
 async fn an_event_answers_as_a_complete_event_stream() {
-    let (parts, body) = parts(Event::patch_signals(serde_json::json!({"message": ""})).into_response()).await;
+    let (parts, body) =
+        parts(Event::patch_signals(serde_json::json!({"message": ""})).into_response()).await;
     assert_eq!(parts.status, 200);
     assert_eq!(parts.headers["content-type"], "text/event-stream");
     assert_eq!(parts.headers["cache-control"], "no-cache");
-    assert_eq!(body, "event: datastar-patch-signals\ndata: signals {\"message\":\"\"}\n\n");
+    assert_eq!(
+        body,
+        "event: datastar-patch-signals\ndata: signals {\"message\":\"\"}\n\n"
+    );
 }
 
 #[tokio::test]
@@ -40,7 +44,10 @@ async fn events_answer_in_order() {
 #[tokio::test]
 async fn builders_answer_directly() {
     let (_, body) = parts(Event::remove_elements("#gone").into_response()).await;
-    assert_eq!(body, "event: datastar-patch-elements\ndata: selector #gone\ndata: mode remove\n\n");
+    assert_eq!(
+        body,
+        "event: datastar-patch-elements\ndata: selector #gone\ndata: mode remove\n\n"
+    );
     let (_, body) = parts(Event::execute_script("go()").into_response()).await;
     assert!(body.contains("data: elements <script data-effect=\"el.remove()\">go()</script>\n"));
 }
@@ -63,8 +70,14 @@ async fn fragment_answers_as_html_with_its_options_in_headers() {
 
 #[tokio::test]
 async fn fragment_defaults_send_no_option_headers() {
-    let (parts, _) = parts(Fragment::new(Html::from_trusted("<p id=\"x\"></p>".into())).into_response()).await;
-    assert!(parts.headers.keys().all(|name| !name.as_str().starts_with("datastar-")));
+    let (parts, _) =
+        parts(Fragment::new(Html::from_trusted("<p id=\"x\"></p>".into())).into_response()).await;
+    assert!(
+        parts
+            .headers
+            .keys()
+            .all(|name| !name.as_str().starts_with("datastar-"))
+    );
 }
 
 #[tokio::test]
@@ -77,7 +90,12 @@ async fn fragment_selector_with_line_breaks_cannot_add_headers() {
 
 #[tokio::test]
 async fn signals_json_answers_as_json() {
-    let (parts, body) = parts(SignalsJson::new(serde_json::json!({"n": 1})).only_if_missing(true).into_response()).await;
+    let (parts, body) = parts(
+        SignalsJson::new(serde_json::json!({"n": 1}))
+            .only_if_missing(true)
+            .into_response(),
+    )
+    .await;
     assert_eq!(parts.headers["content-type"], "application/json");
     assert_eq!(parts.headers["datastar-only-if-missing"], "true");
     assert_eq!(body, r#"{"n":1}"#);
@@ -85,8 +103,16 @@ async fn signals_json_answers_as_json() {
 
 #[tokio::test]
 async fn script_answers_as_javascript_with_its_attributes() {
-    let (parts, body) = parts(Script::new("go()").attribute("type", "module").into_response()).await;
+    let (parts, body) = parts(
+        Script::new("go()")
+            .attribute("type", "module")
+            .into_response(),
+    )
+    .await;
     assert_eq!(parts.headers["content-type"], "text/javascript");
-    assert_eq!(parts.headers["datastar-script-attributes"], r#"{"type":"module"}"#);
+    assert_eq!(
+        parts.headers["datastar-script-attributes"],
+        r#"{"type":"module"}"#
+    );
     assert_eq!(body, "go()");
 }

@@ -28,14 +28,19 @@ async fn maybe(signals: Option<ReadSignals<Draft>>) -> String {
 
 fn app() -> Router {
     Router::new()
-        .route("/echo", get(echo).post(echo).delete(echo).put(echo).patch(echo))
+        .route(
+            "/echo",
+            get(echo).post(echo).delete(echo).put(echo).patch(echo),
+        )
         .route("/maybe", get(maybe).post(maybe))
 }
 
 async fn call(router: Router, request: Request<Body>) -> (StatusCode, String) {
     let response = router.oneshot(request).await.expect("infallible");
     let status = response.status();
-    let body = axum::body::to_bytes(response.into_body(), usize::MAX).await.expect("body");
+    let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .expect("body");
     (status, String::from_utf8_lossy(&body).into_owned())
 }
 
@@ -56,21 +61,33 @@ fn post_with(body: impl Into<Body>) -> Request<Body> {
 
 fn encoded(json: &str) -> String {
     json.bytes()
-        .map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") })
+        .map(|b| {
+            if b.is_ascii_alphanumeric() {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
         .collect()
 }
 
 #[tokio::test]
 async fn get_reads_the_datastar_query_parameter() {
     let query = format!("datastar={}", encoded(r#"{"message":"hi","count":2}"#));
-    assert_eq!(call(app(), get_with(&query)).await, (StatusCode::OK, "hi:2".into()));
+    assert_eq!(
+        call(app(), get_with(&query)).await,
+        (StatusCode::OK, "hi:2".into())
+    );
 }
 
 #[tokio::test]
 async fn delete_reads_the_query_too() {
-    let request = Request::delete(format!("/echo?datastar={}", encoded(r#"{"message":"x","count":1}"#)))
-        .body(Body::empty())
-        .expect("request");
+    let request = Request::delete(format!(
+        "/echo?datastar={}",
+        encoded(r#"{"message":"x","count":1}"#)
+    ))
+    .body(Body::empty())
+    .expect("request");
     assert_eq!(call(app(), request).await, (StatusCode::OK, "x:1".into()));
 }
 
@@ -82,7 +99,11 @@ async fn post_put_and_patch_read_the_body() {
             .uri("/echo")
             .body(Body::from(r#"{"message":"body","count":3}"#))
             .expect("request");
-        assert_eq!(call(app(), request).await, (StatusCode::OK, "body:3".into()), "{method}");
+        assert_eq!(
+            call(app(), request).await,
+            (StatusCode::OK, "body:3".into()),
+            "{method}"
+        );
     }
 }
 
@@ -90,21 +111,30 @@ async fn post_put_and_patch_read_the_body() {
 async fn missing_query_parameter_is_a_400_that_says_so() {
     let (status, body) = call(app(), get_with("other=1")).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(body.contains("missing the `datastar` query parameter"), "{body}");
+    assert!(
+        body.contains("missing the `datastar` query parameter"),
+        "{body}"
+    );
 }
 
 #[tokio::test]
 async fn invalid_json_is_a_400_with_the_reason() {
     let (status, body) = call(app(), post_with("{not json")).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(body.starts_with("the signals are not valid JSON: key must be a string at line 1 column 2"), "{body}");
+    assert!(
+        body.starts_with("the signals are not valid JSON: key must be a string at line 1 column 2"),
+        "{body}"
+    );
 }
 
 #[tokio::test]
 async fn wrong_shape_is_a_400_naming_the_field() {
     let (status, body) = call(app(), post_with(r#"{"message":"hi","count":-1}"#)).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(body.starts_with("invalid signals at `count`: invalid value: integer `-1`"), "{body}");
+    assert!(
+        body.starts_with("invalid signals at `count`: invalid value: integer `-1`"),
+        "{body}"
+    );
     let (status, body) = call(app(), post_with(r#"{"count":1}"#)).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(body.contains("missing field `message`"), "{body}");
@@ -122,7 +152,10 @@ async fn body_over_one_mebibyte_is_a_413() {
     let body = format!(r#"{{"message":"{padding}","count":1}}"#);
     let (status, text) = call(app(), post_with(body)).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
-    assert!(text.contains("larger than the limit of 1048576 bytes"), "{text}");
+    assert!(
+        text.contains("larger than the limit of 1048576 bytes"),
+        "{text}"
+    );
 }
 
 #[tokio::test]
@@ -136,14 +169,21 @@ async fn body_just_under_the_limit_is_read() {
 #[tokio::test]
 async fn a_signals_limit_extension_lowers_the_limit() {
     let router = app().layer(Extension(SignalsLimit(16)));
-    let (status, _) = call(router, post_with(r#"{"message":"a little too long","count":1}"#)).await;
+    let (status, _) = call(
+        router,
+        post_with(r#"{"message":"a little too long","count":1}"#),
+    )
+    .await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
 }
 
 #[tokio::test]
 async fn query_over_the_limit_is_a_414() {
     let router = app().layer(Extension(SignalsLimit(16)));
-    let query = format!("datastar={}", encoded(r#"{"message":"a little too long","count":1}"#));
+    let query = format!(
+        "datastar={}",
+        encoded(r#"{"message":"a little too long","count":1}"#)
+    );
     let (status, _) = call(router, get_with(&query)).await;
     assert_eq!(status, StatusCode::URI_TOO_LONG);
 }
@@ -151,7 +191,10 @@ async fn query_over_the_limit_is_a_414() {
 #[tokio::test]
 async fn optional_signals_are_none_without_the_datastar_header() {
     let request = Request::get("/maybe").body(Body::empty()).expect("request");
-    assert_eq!(call(app(), request).await, (StatusCode::OK, "no signals".into()));
+    assert_eq!(
+        call(app(), request).await,
+        (StatusCode::OK, "no signals".into())
+    );
 }
 
 #[tokio::test]
@@ -160,7 +203,10 @@ async fn optional_signals_are_read_with_the_datastar_header() {
         .header("datastar-request", "true")
         .body(Body::from(r#"{"message":"yes","count":0}"#))
         .expect("request");
-    assert_eq!(call(app(), request).await, (StatusCode::OK, "signals yes".into()));
+    assert_eq!(
+        call(app(), request).await,
+        (StatusCode::OK, "signals yes".into())
+    );
 }
 
 #[tokio::test]

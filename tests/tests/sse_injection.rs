@@ -29,7 +29,11 @@ fn parse_stream(bytes: &[u8]) -> (Vec<Parsed>, Vec<String>) {
     while !rest.is_empty() {
         let end = rest.find(['\r', '\n']).expect("every line is terminated");
         let line = &rest[..end];
-        let skip = if rest[end..].starts_with("\r\n") { 2 } else { 1 };
+        let skip = if rest[end..].starts_with("\r\n") {
+            2
+        } else {
+            1
+        };
         rest = &rest[end + skip..];
         if line.is_empty() {
             if !data_lines.is_empty() {

@@ -20,7 +20,9 @@ fn patch(text: &str) -> Event {
 
 /// Serves `router` on an ephemeral 127.0.0.1 port for the rest of the test.
 async fn serve(router: Router) -> std::net::SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1");
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind 127.0.0.1");
     let addr = listener.local_addr().expect("local addr");
     tokio::spawn(async move { axum::serve(listener, router).await });
     addr
@@ -29,8 +31,12 @@ async fn serve(router: Router) -> std::net::SocketAddr {
 /// Opens a GET over a real socket and reads until the response head is complete.
 async fn open(addr: std::net::SocketAddr, path: &str) -> (TcpStream, String) {
     let mut socket = TcpStream::connect(addr).await.expect("connect");
-    let request = format!("GET {path} HTTP/1.1\r\nhost: {addr}\r\naccept: text/event-stream\r\n\r\n");
-    socket.write_all(request.as_bytes()).await.expect("write request");
+    let request =
+        format!("GET {path} HTTP/1.1\r\nhost: {addr}\r\naccept: text/event-stream\r\n\r\n");
+    socket
+        .write_all(request.as_bytes())
+        .await
+        .expect("write request");
     let mut head = Vec::new();
     let mut byte = [0u8; 1];
     while !head.ends_with(b"\r\n\r\n") {
@@ -51,7 +57,12 @@ async fn read_until(socket: &mut TcpStream, needle: &str) -> String {
     while !String::from_utf8_lossy(&seen).contains(needle) {
         let read = tokio::time::timeout(Duration::from_secs(5), socket.read(&mut chunk))
             .await
-            .unwrap_or_else(|_| panic!("{needle:?} within 5 s; got {:?}", String::from_utf8_lossy(&seen)))
+            .unwrap_or_else(|_| {
+                panic!(
+                    "{needle:?} within 5 s; got {:?}",
+                    String::from_utf8_lossy(&seen)
+                )
+            })
             .expect("read");
         assert!(read > 0, "connection closed before {needle:?}");
         seen.extend_from_slice(&chunk[..read]);
@@ -69,7 +80,10 @@ async fn eventually(what: &str, mut condition: impl FnMut() -> bool) {
 
 #[tokio::test]
 async fn response_has_event_stream_headers() {
-    let router = Router::new().route("/s", get(|| async { livestar::stream(futures::stream::pending::<Event>()) }));
+    let router = Router::new().route(
+        "/s",
+        get(|| async { livestar::stream(futures::stream::pending::<Event>()) }),
+    );
     let addr = serve(router).await;
     let (_socket, head) = open(addr, "/s").await;
     let head = head.to_ascii_lowercase();
@@ -217,7 +231,8 @@ async fn heartbeat_off_sends_nothing() {
 
 #[tokio::test]
 async fn retry_hint_comes_before_the_first_event() {
-    let live = livestar::stream(futures::stream::iter([patch("a")])).retry(Duration::from_millis(2500));
+    let live =
+        livestar::stream(futures::stream::iter([patch("a")])).retry(Duration::from_millis(2500));
     let frames: Vec<Bytes> = live.into_frames().collect().await;
     assert_eq!(frames[0], "retry: 2500\n\n");
     assert!(frames[1].starts_with(b"event: datastar-patch-elements\n"));
@@ -232,15 +247,31 @@ async fn streams_can_send_their_own_comments_and_any_event_builder() {
     };
     let frames: Vec<Bytes> = livestar::stream(events).into_frames().collect().await;
     assert_eq!(frames[0], ": loading\n\n");
-    assert_eq!(frames[1], "event: datastar-patch-signals\ndata: signals {\"ready\":true}\n\n");
-    assert_eq!(frames[2], "event: datastar-patch-elements\ndata: selector #spinner\ndata: mode remove\n\n");
+    assert_eq!(
+        frames[1],
+        "event: datastar-patch-signals\ndata: signals {\"ready\":true}\n\n"
+    );
+    assert_eq!(
+        frames[2],
+        "event: datastar-patch-elements\ndata: selector #spinner\ndata: mode remove\n\n"
+    );
 }
 
 #[tokio::test]
 async fn one_encoded_event_is_shared_not_copied() {
     let event = patch("shared");
-    let a: Vec<Bytes> = livestar::stream(futures::stream::iter([event.clone()])).into_frames().collect().await;
-    let b: Vec<Bytes> = livestar::stream(futures::stream::iter([event.clone()])).into_frames().collect().await;
-    assert_eq!(a[0].as_ptr(), b[0].as_ptr(), "both streams send the same buffer");
+    let a: Vec<Bytes> = livestar::stream(futures::stream::iter([event.clone()]))
+        .into_frames()
+        .collect()
+        .await;
+    let b: Vec<Bytes> = livestar::stream(futures::stream::iter([event.clone()]))
+        .into_frames()
+        .collect()
+        .await;
+    assert_eq!(
+        a[0].as_ptr(),
+        b[0].as_ptr(),
+        "both streams send the same buffer"
+    );
     assert_eq!(a[0].as_ptr(), event.as_bytes().as_ptr());
 }
