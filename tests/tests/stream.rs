@@ -275,3 +275,43 @@ async fn one_encoded_event_is_shared_not_copied() {
     );
     assert_eq!(a[0].as_ptr(), event.as_bytes().as_ptr());
 }
+
+#[tokio::test]
+async fn over_http2_events_stream_without_connection_headers() {
+    use http_body_util::BodyExt;
+
+    let (tx, rx) = mpsc::unbounded_channel::<Event>();
+    let rx = std::sync::Arc::new(std::sync::Mutex::new(Some(rx)));
+    let router = Router::new().route(
+        "/s",
+        get(move || {
+            let rx = rx.lock().expect("lock").take().expect("one connection");
+            async move { livestar::stream(tokio_stream_from(rx)) }
+        }),
+    );
+    let addr = serve(router).await;
+    let socket = TcpStream::connect(addr).await.expect("connect");
+    let (mut client, connection) = hyper::client::conn::http2::handshake(
+        hyper_util::rt::TokioExecutor::new(),
+        hyper_util::rt::TokioIo::new(socket),
+    )
+    .await
+    .expect("HTTP/2 prior-knowledge handshake");
+    tokio::spawn(connection);
+    let request = http::Request::get(format!("http://{addr}/s"))
+        .body(http_body_util::Empty::<Bytes>::new())
+        .expect("request");
+    let response = client.send_request(request).await.expect("response");
+    assert_eq!(response.version(), http::Version::HTTP_2);
+    assert_eq!(response.headers()["content-type"], "text/event-stream");
+    assert!(response.headers().get("connection").is_none());
+    let mut body = response.into_body();
+    tx.send(patch("h2")).expect("stream open");
+    let frame = tokio::time::timeout(Duration::from_secs(5), body.frame())
+        .await
+        .expect("event within 5 s")
+        .expect("a frame")
+        .expect("no error");
+    let data = frame.into_data().expect("data frame");
+    assert!(String::from_utf8_lossy(&data).contains("h2</p>"));
+}
