@@ -16,6 +16,8 @@ pub mod stream;
 pub use stream::stream;
 
 // --- html! re-exports (owned by the html! work) ---
+#[doc = include_str!("render/html_macro.md")]
+pub use livestar_macros::html;
 // --- end html! re-exports ---
 
 // --- live_view re-exports (owned by the live_view work) ---
@@ -28,6 +30,8 @@ pub use stream::stream;
 pub mod prelude {
     pub use crate::render::{Html, Render};
     // --- html! prelude (owned by the html! work) ---
+    pub use crate::html;
+    pub use crate::render::Raw;
     // --- end html! prelude ---
     pub use crate::event::{Event, Mode};
     pub use crate::invalidate::{IntoInvalidation, Invalidation};

@@ -3,36 +3,79 @@
 //! Everything that can appear inside an `html!` template implements [`Render`]; rendering
 //! appends to a caller's `String`, so a page, a Datastar event or a benchmark can reuse one
 //! buffer across renders.
+//!
+//! Attribute values go through [`AttributeValue`], which also decides whether the attribute
+//! is written at all: `false` and `None` leave it out, `true` writes it bare (`disabled`).
+//!
+//! The only way to put text into the output without escaping is [`Raw`], named so that a
+//! reviewer sees it.
+
+mod attribute;
+mod escape;
+mod impls;
+
+#[doc(hidden)]
+pub mod __private;
 
 use std::fmt;
+
+pub use attribute::{AttributeValue, Presence};
+pub use escape::{escape_attr, escape_text};
 
 /// Something that can write itself as HTML into a buffer.
 ///
 /// Implementations must escape whatever they do not control: text is written through
-/// [`escape_text`], attribute values through [`escape_attr`].
+/// [`escape_text`], attribute values through [`escape_attr`]. Most implementations are one
+/// `html!` call away:
 ///
 /// ```
-/// use livestar::render::{Render, escape_text};
+/// use livestar::prelude::*;
 ///
 /// struct Greeting<'a>(&'a str);
 ///
 /// impl Render for Greeting<'_> {
 ///     fn render_to(&self, buf: &mut String) {
 ///         buf.push_str("<p>Hello, ");
-///         escape_text(self.0, buf);
+///         livestar::render::escape_text(self.0, buf);
 ///         buf.push_str("</p>");
 ///     }
 /// }
 ///
 /// assert_eq!(Greeting("<b>").render().as_str(), "<p>Hello, &lt;b&gt;</p>");
+/// // Anything that implements Render can be interpolated into a template.
+/// let page = html! { <main>{Greeting("you")}</main> };
+/// assert_eq!(page.as_str(), "<main><p>Hello, you</p></main>");
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be rendered in an `html!` template",
+    label = "`{Self}` does not implement `Render`",
+    note = "render one of its fields (e.g. `{{user.name}}`), convert it to a `String`, or implement `livestar::render::Render` for it"
+)]
 pub trait Render {
     /// Appends this value's HTML to `buf`.
     fn render_to(&self, buf: &mut String);
 
+    /// A guess of how many bytes [`render_to`](Render::render_to) appends, used to reserve
+    /// the buffer up front. The default is 0 (no guess); a wrong guess only costs speed.
+    ///
+    /// ```
+    /// use livestar::render::Render;
+    ///
+    /// assert_eq!("hello".size_hint(), 5);
+    /// ```
+    fn size_hint(&self) -> usize {
+        0
+    }
+
     /// Renders into a fresh [`Html`].
+    ///
+    /// ```
+    /// use livestar::render::Render;
+    ///
+    /// assert_eq!("a & b".render().as_str(), "a &amp; b");
+    /// ```
     fn render(&self) -> Html {
-        let mut buf = String::new();
+        let mut buf = String::with_capacity(self.size_hint());
         self.render_to(&mut buf);
         Html(buf)
     }
@@ -40,13 +83,18 @@ pub trait Render {
 
 /// Rendered HTML, safe to send as is: every piece of user data in it was escaped.
 ///
-/// `html!` evaluates to `Html`; so does [`Render::render`].
+/// `html!` evaluates to `Html`; so does [`Render::render`]. Interpolating an `Html` into
+/// another template copies it verbatim (it is already HTML).
 ///
 /// ```
-/// use livestar::render::Html;
+/// use livestar::prelude::*;
 ///
-/// let html = Html::from_trusted("<br>".to_string());
-/// assert_eq!(html.as_str(), "<br>");
+/// fn badge(count: usize) -> Html {
+///     html! { <span class="badge">{count}</span> }
+/// }
+///
+/// let html = html! { <h1>"Inbox " {badge(3)}</h1> };
+/// assert_eq!(html.as_str(), r#"<h1>Inbox <span class="badge">3</span></h1>"#);
 /// ```
 #[derive(Clone, Default, PartialEq, Eq, Hash)]
 pub struct Html(String);
@@ -54,18 +102,52 @@ pub struct Html(String);
 impl Html {
     /// Wraps a string that is already valid, escaped HTML. The caller vouches for it: nothing
     /// is escaped.
+    ///
+    /// ```
+    /// use livestar::render::Html;
+    ///
+    /// let html = Html::from_trusted("<br>".to_string());
+    /// assert_eq!(html.as_str(), "<br>");
+    /// ```
     pub fn from_trusted(html: String) -> Self {
         Html(html)
     }
 
     /// The HTML text.
+    ///
+    /// ```
+    /// assert_eq!(livestar::html! { <b>"x"</b> }.as_str(), "<b>x</b>");
+    /// ```
     pub fn as_str(&self) -> &str {
         &self.0
     }
 
     /// The HTML text as an owned `String`.
+    ///
+    /// ```
+    /// let s: String = livestar::html! { <i>"x"</i> }.into_string();
+    /// assert_eq!(s, "<i>x</i>");
+    /// ```
     pub fn into_string(self) -> String {
         self.0
+    }
+
+    /// The length of the HTML text in bytes.
+    ///
+    /// ```
+    /// assert_eq!(livestar::html! { <br> }.len(), 4);
+    /// ```
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether the HTML text is empty.
+    ///
+    /// ```
+    /// assert!(livestar::render::Html::default().is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
     }
 }
 
@@ -81,49 +163,128 @@ impl fmt::Display for Html {
     }
 }
 
+impl AsRef<str> for Html {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<Html> for String {
+    fn from(html: Html) -> String {
+        html.0
+    }
+}
+
 impl Render for Html {
+    #[inline]
     fn render_to(&self, buf: &mut String) {
         buf.push_str(&self.0);
     }
-}
 
-impl<T: Render + ?Sized> Render for &T {
-    fn render_to(&self, buf: &mut String) {
-        (**self).render_to(buf);
+    fn size_hint(&self) -> usize {
+        self.0.len()
     }
 }
 
-impl Render for str {
-    fn render_to(&self, buf: &mut String) {
-        escape_text(self, buf);
+impl axum::response::IntoResponse for Html {
+    /// A `200 OK` with `content-type: text/html; charset=utf-8`.
+    fn into_response(self) -> axum::response::Response {
+        axum::response::Html(self.0).into_response()
     }
 }
 
-impl Render for String {
-    fn render_to(&self, buf: &mut String) {
-        escape_text(self, buf);
-    }
-}
-
-/// Appends `text` to `buf`, escaped for an HTML text node (`&`, `<`, `>`).
+/// Text written into the output **without escaping**: the caller vouches that it is valid,
+/// safe HTML (or JavaScript/CSS inside `<script>`/`<style>`).
+///
+/// This is the one opt-out of escaping; keep it rare and visible. Never wrap data that came
+/// from a user.
 ///
 /// ```
-/// let mut buf = String::new();
-/// livestar::render::escape_text("a < b & c", &mut buf);
-/// assert_eq!(buf, "a &lt; b &amp; c");
+/// use livestar::prelude::*;
+///
+/// let svg_icon = "<svg viewBox=\"0 0 1 1\"></svg>"; // a constant of the app, not user data
+/// let html = html! { <span>{Raw(svg_icon)}</span> };
+/// assert_eq!(html.as_str(), "<span><svg viewBox=\"0 0 1 1\"></svg></span>");
 /// ```
-pub fn escape_text(text: &str, buf: &mut String) {
-    html_escape::encode_text_to_string(text, buf);
-}
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Raw<T>(pub T);
 
-/// Appends `value` to `buf`, escaped for a double-quoted attribute value (`&`, `<`, `>`, `"`,
-/// `'`).
+/// Renders every item of an iterator, in order.
+///
+/// The iterator is cloned per render (`Render` takes `&self`), so pass a cheap, cloneable
+/// iterator such as `slice.iter().map(...)`. Inside templates `@for` is usually clearer;
+/// `each` is for handing a list to a component.
 ///
 /// ```
-/// let mut buf = String::new();
-/// livestar::render::escape_attr(r#"say "hi""#, &mut buf);
-/// assert_eq!(buf, "say &quot;hi&quot;");
+/// use livestar::prelude::*;
+/// use livestar::render::each;
+///
+/// let names = ["Ann", "Bob"];
+/// let items = each(names.iter().map(|n| html! { <li>{n}</li> }));
+/// assert_eq!(html! { <ul>{items}</ul> }.as_str(), "<ul><li>Ann</li><li>Bob</li></ul>");
 /// ```
-pub fn escape_attr(value: &str, buf: &mut String) {
-    html_escape::encode_quoted_attribute_to_string(value, buf);
+pub fn each<I>(iter: I) -> Each<I>
+where
+    I: IntoIterator + Clone,
+    I::Item: Render,
+{
+    Each(iter)
 }
+
+/// The [`Render`] of an iterator, made by [`each`].
+///
+/// ```
+/// use livestar::render::{Render, each};
+///
+/// assert_eq!(each(1..=3).render().as_str(), "123");
+/// ```
+#[derive(Clone, Debug)]
+pub struct Each<I>(I);
+
+impl<I> Render for Each<I>
+where
+    I: IntoIterator + Clone,
+    I::Item: Render,
+{
+    fn render_to(&self, buf: &mut String) {
+        for item in self.0.clone() {
+            item.render_to(buf);
+        }
+    }
+}
+
+/// A renderable made from a closure that writes into the buffer directly: a component with
+/// no intermediate `String`.
+///
+/// ```
+/// use livestar::prelude::*;
+/// use livestar::render::Lazy;
+///
+/// fn row(id: u32) -> impl Render {
+///     Lazy(move |buf: &mut String| {
+///         buf.push_str("<tr><td>");
+///         id.render_to(buf);
+///         buf.push_str("</td></tr>");
+///     })
+/// }
+///
+/// assert_eq!(html! { <table>{row(7)}</table> }.as_str(), "<table><tr><td>7</td></tr></table>");
+/// ```
+#[derive(Clone, Copy)]
+pub struct Lazy<F>(pub F);
+
+impl<F: Fn(&mut String)> Render for Lazy<F> {
+    #[inline]
+    fn render_to(&self, buf: &mut String) {
+        (self.0)(buf);
+    }
+}
+
+impl<F> fmt::Debug for Lazy<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Lazy(..)")
+    }
+}
+
+#[cfg(test)]
+mod tests;

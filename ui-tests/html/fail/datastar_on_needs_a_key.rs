@@ -1,0 +1,5 @@
+use livestar::html;
+
+fn main() {
+    let _ = html! { <button data-on="@post('/save')">"Save"</button> };
+}
