@@ -19,6 +19,11 @@ pub use stream::stream;
 // --- end html! re-exports ---
 
 // --- live_view re-exports (owned by the live_view work) ---
+pub mod live;
+pub mod testing;
+pub use livestar_macros::live_view;
+#[doc(hidden)]
+pub use live::private as __private;
 // --- end live_view re-exports ---
 
 // --- hub and backplane modules (owned by the hub work) ---
@@ -34,6 +39,8 @@ pub mod prelude {
     pub use crate::signals::ReadSignals;
     pub use crate::stream::{Heartbeat, LiveStream};
     // --- live_view prelude (owned by the live_view work) ---
+    pub use crate::live::Action;
+    pub use crate::live_view;
     // --- end live_view prelude ---
     // --- hub prelude (owned by the hub work) ---
     // --- end hub prelude ---
