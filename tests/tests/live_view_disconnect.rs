@@ -35,7 +35,9 @@ async fn serve() -> (std::net::SocketAddr, App) {
         news: broadcast::channel(1).0,
     };
     let router = Router::new().merge(count::route()).with_state(app.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a port");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a port");
     let address = listener.local_addr().expect("an address");
     tokio::spawn(async move { axum::serve(listener, router).await });
     (address, app)
@@ -61,7 +63,10 @@ async fn gauges_count_what_connected_clients_hold_and_return_to_zero() {
     let mut tabs = Vec::new();
     for _ in 0..10 {
         let mut live = client.get(count::PATH).send().await.expect("connected");
-        timeout(Duration::from_secs(5), live.next_patch()).await.expect("in time").expect("a patch");
+        timeout(Duration::from_secs(5), live.next_patch())
+            .await
+            .expect("in time")
+            .expect("a patch");
         tabs.push(live);
     }
     assert_eq!(livestar::live::open_views(), 10);
@@ -69,7 +74,11 @@ async fn gauges_count_what_connected_clients_hold_and_return_to_zero() {
     assert_eq!(app.news.receiver_count(), 10);
 
     drop(tabs);
-    assert!(settles(livestar::live::open_views, 0).await, "views: {}", livestar::live::open_views());
+    assert!(
+        settles(livestar::live::open_views, 0).await,
+        "views: {}",
+        livestar::live::open_views()
+    );
     assert!(settles(livestar::live::open_subscriptions, 0).await);
     assert_eq!(app.news.receiver_count(), 0);
 }

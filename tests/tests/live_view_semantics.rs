@@ -109,7 +109,9 @@ async fn items_or_sorry(State(app): State<App>) -> Result<Vec<String>, AppError>
 fn sorry(failure: &Failure) -> Html {
     let mut text = String::new();
     escape_text(&failure.to_string(), &mut text);
-    Html::from_trusted(format!("<ul id=\"items\"><li class=\"error\">{text}</li></ul>"))
+    Html::from_trusted(format!(
+        "<ul id=\"items\"><li class=\"error\">{text}</li></ul>"
+    ))
 }
 
 fn client(app: &App) -> TestClient {
@@ -157,7 +159,10 @@ async fn first_event_is_the_current_state() {
     let mut live = connect(&client(&app), "/items/live").await;
     let patch = next_patch(&mut live).await;
     assert_eq!(patch.event.as_deref(), Some("datastar-patch-elements"));
-    assert_eq!(patch.elements().as_deref(), Some("<ul id=\"items\"><li>milk</li></ul>"));
+    assert_eq!(
+        patch.elements().as_deref(),
+        Some("<ul id=\"items\"><li>milk</li></ul>")
+    );
 }
 
 #[tokio::test]
@@ -170,14 +175,21 @@ async fn reconnect_gets_current_state_first() {
     app.add("eggs"); // changed while no tab was connected, and nobody was notified
     let mut again = connect(&client, "/items/live").await;
     let patch = next_patch(&mut again).await;
-    assert_eq!(patch.elements().as_deref(), Some("<ul id=\"items\"><li>eggs</li></ul>"));
+    assert_eq!(
+        patch.elements().as_deref(),
+        Some("<ul id=\"items\"><li>eggs</li></ul>")
+    );
 }
 
 #[tokio::test]
 async fn err_on_first_load_is_the_http_response() {
     let app = App::default();
     app.deny.store(true, Ordering::SeqCst);
-    let response = client(&app).get("/items/live").send().await.expect("a response");
+    let response = client(&app)
+        .get("/items/live")
+        .send()
+        .await
+        .expect("a response");
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
     assert_ne!(response.header("content-type"), Some("text/event-stream"));
     assert_eq!(response.text().await, "sign in first");
@@ -191,7 +203,10 @@ async fn invalidation_sends_the_new_state() {
     app.add("bread");
     app.changed.notify_waiters();
     let patch = next_patch(&mut live).await;
-    assert_eq!(patch.elements().as_deref(), Some("<ul id=\"items\"><li>bread</li></ul>"));
+    assert_eq!(
+        patch.elements().as_deref(),
+        Some("<ul id=\"items\"><li>bread</li></ul>")
+    );
 }
 
 #[tokio::test(flavor = "current_thread", start_paused = true)]
@@ -207,7 +222,9 @@ async fn burst_of_1000_notifies_renders_at_most_twice() {
         let mut patches = Vec::new();
         for _ in 0..1000 {
             let patch = next_patch(&mut live).await;
-            let done = patch.elements().is_some_and(|html| html.contains("<li>999</li>"));
+            let done = patch
+                .elements()
+                .is_some_and(|html| html.contains("<li>999</li>"));
             patches.push(patch);
             if done {
                 break;
@@ -222,11 +239,28 @@ async fn burst_of_1000_notifies_renders_at_most_twice() {
             tokio::task::yield_now().await;
         }
     }
-    let patches = timeout(WAIT, reader).await.expect("in time").expect("reader");
-    assert!(app.loads() - 1 <= 2, "{} loads after the first", app.loads() - 1);
-    assert!(patches.len() <= 2, "{} patches after the first", patches.len());
-    let last = patches.last().and_then(SseEvent::elements).expect("a last patch");
-    assert!(last.ends_with("<li>999</li></ul>"), "ends on the latest state");
+    let patches = timeout(WAIT, reader)
+        .await
+        .expect("in time")
+        .expect("reader");
+    assert!(
+        app.loads() - 1 <= 2,
+        "{} loads after the first",
+        app.loads() - 1
+    );
+    assert!(
+        patches.len() <= 2,
+        "{} patches after the first",
+        patches.len()
+    );
+    let last = patches
+        .last()
+        .and_then(SseEvent::elements)
+        .expect("a last patch");
+    assert!(
+        last.ends_with("<li>999</li></ul>"),
+        "ends on the latest state"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -278,10 +312,16 @@ async fn reconnect_with_the_current_id_gets_no_initial_patch() {
 async fn reconnect_with_a_stale_id_gets_the_current_state() {
     let app = App::default();
     let client = client(&app);
-    let mut live = timeout(WAIT, client.get("/items/live").last_event_id("0000000000000000").send())
-        .await
-        .expect("in time")
-        .expect("a response");
+    let mut live = timeout(
+        WAIT,
+        client
+            .get("/items/live")
+            .last_event_id("0000000000000000")
+            .send(),
+    )
+    .await
+    .expect("in time")
+    .expect("a response");
     let patch = next_patch(&mut live).await;
     assert_eq!(patch.elements().as_deref(), Some("<ul id=\"items\"></ul>"));
 }
@@ -299,7 +339,10 @@ async fn later_load_error_keeps_the_stream_and_the_last_view() {
     app.fail.store(false, Ordering::SeqCst);
     app.changed.notify_waiters();
     let patch = next_patch(&mut live).await;
-    assert!(patch.elements().is_some_and(|html| html.contains("lost")), "retried on the next wake-up");
+    assert!(
+        patch.elements().is_some_and(|html| html.contains("lost")),
+        "retried on the next wake-up"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -313,7 +356,12 @@ async fn panic_in_load_keeps_the_stream() {
     app.panic_in_load.store(false, Ordering::SeqCst);
     app.add("after");
     app.changed.notify_waiters();
-    assert!(next_patch(&mut live).await.elements().is_some_and(|h| h.contains("after")));
+    assert!(
+        next_patch(&mut live)
+            .await
+            .elements()
+            .is_some_and(|h| h.contains("after"))
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -327,7 +375,12 @@ async fn panic_in_view_keeps_the_stream() {
     app.panic_in_view.store(false, Ordering::SeqCst);
     app.add("fixed");
     app.changed.notify_waiters();
-    assert!(next_patch(&mut live).await.elements().is_some_and(|h| h.contains("fixed")));
+    assert!(
+        next_patch(&mut live)
+            .await
+            .elements()
+            .is_some_and(|h| h.contains("fixed"))
+    );
 }
 
 #[tokio::test]
@@ -340,7 +393,9 @@ async fn error_view_is_sent_when_set() {
     let patch = next_patch(&mut live).await;
     assert_eq!(
         patch.elements().as_deref(),
-        Some("<ul id=\"items\"><li class=\"error\">the load function failed (503 Service Unavailable)</li></ul>")
+        Some(
+            "<ul id=\"items\"><li class=\"error\">the load function failed (503 Service Unavailable)</li></ul>"
+        )
     );
 }
 
@@ -348,9 +403,15 @@ async fn error_view_is_sent_when_set() {
 async fn first_frame_is_a_jittered_retry_hint() {
     let app = App::default();
     let mut live = connect(&client(&app), "/items/live").await;
-    let first = timeout(WAIT, live.next_event()).await.expect("in time").expect("an event");
+    let first = timeout(WAIT, live.next_event())
+        .await
+        .expect("in time")
+        .expect("an event");
     let retry = first.retry.expect("a retry hint");
-    assert!((Duration::from_secs(1)..=Duration::from_secs(2)).contains(&retry), "{retry:?}");
+    assert!(
+        (Duration::from_secs(1)..=Duration::from_secs(2)).contains(&retry),
+        "{retry:?}"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -431,9 +492,18 @@ async fn broadcast_receivers_and_bare_streams_both_wake_the_view() {
     };
     let client = TestClient::new(feed::route().with_state(feeds.clone()));
     let mut live = connect(&client, feed::PATH).await;
-    assert_eq!(next_patch(&mut live).await.elements().as_deref(), Some("<b id=\"n\">1</b>"));
+    assert_eq!(
+        next_patch(&mut live).await.elements().as_deref(),
+        Some("<b id=\"n\">1</b>")
+    );
     feeds.news.send("hello".into()).expect("a subscriber");
-    assert_eq!(next_patch(&mut live).await.elements().as_deref(), Some("<b id=\"n\">2</b>"));
+    assert_eq!(
+        next_patch(&mut live).await.elements().as_deref(),
+        Some("<b id=\"n\">2</b>")
+    );
     ticks_tx.unbounded_send(1).expect("a subscriber");
-    assert_eq!(next_patch(&mut live).await.elements().as_deref(), Some("<b id=\"n\">3</b>"));
+    assert_eq!(
+        next_patch(&mut live).await.elements().as_deref(),
+        Some("<b id=\"n\">3</b>")
+    );
 }

@@ -16,7 +16,9 @@ async fn status() -> &'static str {
 
 #[tokio::test]
 async fn graceful_shutdown_ends_live_streams_and_the_server() {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a port");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a port");
     let address = listener.local_addr().expect("an address");
     let (stop, stopped) = oneshot::channel::<()>();
     let server = tokio::spawn(async move {
@@ -27,12 +29,20 @@ async fn graceful_shutdown_ends_live_streams_and_the_server() {
             .await
     });
 
-    let mut live = TestClient::at(address).get(status::PATH).send().await.expect("connected");
-    let patch = timeout(Duration::from_secs(5), live.next_patch()).await.expect("in time");
+    let mut live = TestClient::at(address)
+        .get(status::PATH)
+        .send()
+        .await
+        .expect("connected");
+    let patch = timeout(Duration::from_secs(5), live.next_patch())
+        .await
+        .expect("in time");
     assert!(patch.is_some_and(|p| p.elements().is_some_and(|h| h.contains("up"))));
 
     stop.send(()).expect("the server is running");
-    let end = timeout(Duration::from_secs(1), live.next_event()).await.expect("the stream ends within 1 s");
+    let end = timeout(Duration::from_secs(1), live.next_event())
+        .await
+        .expect("the stream ends within 1 s");
     assert_eq!(end, None, "the stream ended cleanly");
     timeout(Duration::from_secs(1), server)
         .await

@@ -2,8 +2,8 @@
 
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
-use syn::{Ident, ItemFn, Pat};
 use syn::spanned::Spanned;
+use syn::{Ident, ItemFn, Pat};
 
 use super::parse::{HeartbeatSetting, PathPiece};
 use super::validate::{LiveView, LoadOutput};
@@ -24,30 +24,30 @@ pub(crate) fn expand(model: &LiveView, function: &ItemFn) -> TokenStream {
     // bindings of its pattern (`Path(id)` -> `Path(id.clone())`), or cloned whole when the
     // pattern cannot be turned back into an expression.
     let mut destructure = Vec::new();
-    let mut checks = Vec::new();
     let mut shadow = Vec::new();
     let mut capture = Vec::new();
     let mut call_args = Vec::new();
     for ((argument, ty), pattern) in arguments.iter().zip(&types).zip(&patterns) {
         let mut bindings = Vec::new();
+        let whole = matches!(pattern, Pat::Ident(_));
         match rebuild(pattern, &mut bindings) {
             Some(rebuilt) => {
                 destructure.push(quote! { let #pattern: #ty = #argument; });
                 for binding in &bindings {
-                    checks.push(quote_spanned! {binding.span()=>
-                        ::livestar::__private::check_binding(&#binding);
-                    });
-                    shadow.push(quote! { let #binding = ::core::clone::Clone::clone(&#binding); });
+                    // Errors about cloning point at the argument's type, or at the binding.
+                    let span = if whole { ty.span() } else { binding.span() };
+                    let clone =
+                        quote_spanned! {span=> ::livestar::__private::reload_clone(&#binding) };
+                    shadow.push(quote! { let #binding = #clone; });
+                    capture.push(quote! { let #binding = #clone; });
                 }
-                capture.extend(bindings.iter().map(|binding| {
-                    quote! { let #binding = ::core::clone::Clone::clone(&#binding); }
-                }));
                 call_args.push(rebuilt);
             }
             None => {
-                checks.push(quote_spanned! {ty.span()=> ::livestar::__private::check_argument::<#ty>(); });
-                shadow.push(quote! { let #pattern: #ty = ::core::clone::Clone::clone(&#argument); });
-                capture.push(quote! { let #argument = ::core::clone::Clone::clone(&#argument); });
+                let clone =
+                    quote_spanned! {ty.span()=> ::livestar::__private::reload_clone(&#argument) };
+                shadow.push(quote! { let #pattern: #ty = #clone; });
+                capture.push(quote! { let #argument = #clone; });
                 call_args.push(quote!(#argument));
             }
         }
@@ -68,12 +68,18 @@ pub(crate) fn expand(model: &LiveView, function: &ItemFn) -> TokenStream {
     let call = quote! { __livestar_load(#( #call_args ),*).await };
     let (load_body, state_type, output_check) = match &model.output {
         LoadOutput::Result { ok, err } => (
-            quote!(#call),
+            quote_spanned! {err.span()=> {
+                let __livestar_result = #call;
+                ::livestar::__private::load_result(__livestar_result)
+            }},
             quote!(#ok),
-            quote_spanned! {err.span()=> ::livestar::__private::check_load_error::<#err>(); },
+            quote!(),
         ),
         LoadOutput::ResultAlias(ty) => (
-            quote!(::livestar::__private::LoadResult::into_result(#call)),
+            quote_spanned! {ty.span()=> {
+                let __livestar_result = #call;
+                ::livestar::__private::load_result(__livestar_result)
+            }},
             quote_spanned! {ty.span()=> <#ty as ::livestar::__private::LoadResult>::Ok },
             quote!(),
         ),
@@ -151,7 +157,6 @@ pub(crate) fn expand(model: &LiveView, function: &ItemFn) -> TokenStream {
             // Named before the patterns bind anything that could shadow it.
             let __livestar_load = #load;
             #( #destructure )*
-            #( #checks )*
             #output_check
             let __livestar_wakeups = {
                 #[allow(unused_imports)]
@@ -210,7 +215,8 @@ fn config(model: &LiveView) -> TokenStream {
         None => {}
     }
     if let Some(selector) = &model.args.selector {
-        settings.push(quote! { __livestar_config.selector = ::core::option::Option::Some(#selector); });
+        settings
+            .push(quote! { __livestar_config.selector = ::core::option::Option::Some(#selector); });
     }
     if let Some((mode, span)) = &model.args.mode {
         let variant = format_ident!("{}{}", mode[..1].to_uppercase(), &mode[1..], span = *span);

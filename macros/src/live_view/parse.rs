@@ -20,6 +20,8 @@ pub(crate) struct LiveViewArgs {
     pub(crate) error_view: Option<Expr>,
     pub(crate) state: Option<Type>,
     pub(crate) attribute_span: Span,
+    /// A path was written, valid or not (an invalid one is reported where it is).
+    pub(crate) path_written: bool,
 }
 
 /// The route, checked: `/todos/{id}/live`.
@@ -125,6 +127,7 @@ pub(crate) fn parse_args(tokens: TokenStream, errors: &mut Errors) -> LiveViewAr
         error_view: None,
         state: None,
         attribute_span: Span::call_site(),
+        path_written: false,
     };
     let list = match Punctuated::<Arg, Token![,]>::parse_terminated.parse2(tokens) {
         Ok(list) => list,
@@ -144,6 +147,7 @@ pub(crate) fn parse_args(tokens: TokenStream, errors: &mut Errors) -> LiveViewAr
                     );
                 } else if args.path.is_none() {
                     seen.push("path".into());
+                    args.path_written = true;
                     args.path = parse_route(literal, errors);
                 }
             }
@@ -174,7 +178,10 @@ fn parse_option(
         return Err(syn::Error::new(span, format!("`{name} =` needs a value")));
     }
     match name.to_string().as_str() {
-        "path" => args.path = parse_route(syn::parse2(value)?, errors),
+        "path" => {
+            args.path_written = true;
+            args.path = parse_route(syn::parse2(value)?, errors);
+        }
         "invalidate" => {
             let list = syn::parse2::<syn::ExprArray>(value).map_err(|error| {
                 syn::Error::new(
@@ -354,14 +361,15 @@ fn parse_route(literal: LitStr, errors: &mut Errors) -> Option<RoutePath> {
             if !valid {
                 errors.push(
                     span,
-                    format!(
-                        "`{{{name}}}` is not a path parameter; write a name such as `{{id}}`"
-                    ),
+                    format!("`{{{name}}}` is not a path parameter; write a name such as `{{id}}`"),
                 );
                 return None;
             }
             if names.iter().any(|n| n == ident) {
-                errors.push(span, format!("the path parameter `{{{ident}}}` appears twice"));
+                errors.push(
+                    span,
+                    format!("the path parameter `{{{ident}}}` appears twice"),
+                );
                 return None;
             }
             names.push(ident.to_owned());

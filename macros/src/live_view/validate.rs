@@ -64,7 +64,7 @@ pub(crate) fn validate(
              write the concrete types",
         );
     }
-    if args.path.is_none() {
+    if !args.path_written {
         errors.push(
             args.attribute_span,
             format!(

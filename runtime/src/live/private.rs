@@ -137,9 +137,9 @@ pub trait ViaIntoInvalidation {
 
 impl<T: IntoInvalidation> ViaIntoInvalidation for &Source<T> {
     fn livestar_invalidation(&self) -> Invalidation {
-        self.0
-            .take()
-            .map_or_else(Invalidation::never, |value| counted(value.into_invalidation()))
+        self.0.take().map_or_else(Invalidation::never, |value| {
+            counted(value.into_invalidation())
+        })
     }
 }
 
@@ -149,9 +149,9 @@ pub trait ViaStream {
 
 impl<T: Stream + Send + 'static> ViaStream for &&Source<T> {
     fn livestar_invalidation(&self) -> Invalidation {
-        self.0
-            .take()
-            .map_or_else(Invalidation::never, |value| counted(Invalidation::from_stream(value)))
+        self.0.take().map_or_else(Invalidation::never, |value| {
+            counted(Invalidation::from_stream(value))
+        })
     }
 }
 
@@ -187,8 +187,6 @@ pub trait InvalidationSource {}
 pub trait ReloadArgument: Clone + Send + Sync + 'static {}
 
 impl<T: Clone + Send + Sync + 'static> ReloadArgument for T {}
-
-pub fn check_argument<T: ReloadArgument>() {}
 
 /// Checks the error type of a `Result` returned by the load function.
 #[diagnostic::on_unimplemented(
@@ -235,9 +233,11 @@ pub fn unreachable_response() -> Response {
     http::StatusCode::INTERNAL_SERVER_ERROR.into_response()
 }
 
-
-/// Checks the error type of a `Result<T, E>` load function.
-pub fn check_load_error<E: LoadError>() {}
+/// Checks the error type of a `Result<T, E>` load function and turns an error into its
+/// response at once, so a wrong error type is reported here only.
+pub fn load_result<T, E: LoadError>(result: Result<T, E>) -> Result<T, Response> {
+    result.map_err(IntoResponse::into_response)
+}
 
 /// Checks what a view returns.
 #[diagnostic::on_unimplemented(
@@ -249,8 +249,24 @@ pub trait ViewOutput: Render {}
 
 impl<T: Render> ViewOutput for T {}
 
-pub fn view_output<H: ViewOutput>(html: H) -> H {
-    html
+/// What a view returned, checked: it renders whatever `H` is, so a view of the wrong type is
+/// reported once, at the `view` option, and not again wherever the rendering is used.
+pub struct Viewed<H> {
+    value: H,
+    render: fn(&H, &mut String),
+}
+
+impl<H> Render for Viewed<H> {
+    fn render_to(&self, buf: &mut String) {
+        (self.render)(&self.value, buf);
+    }
+}
+
+pub fn view_output<H: ViewOutput>(html: H) -> Viewed<H> {
+    Viewed {
+        value: html,
+        render: <H as Render>::render_to,
+    }
 }
 
 /// What an `error_view` returns, as the `Html` the runtime sends.
@@ -258,5 +274,7 @@ pub fn error_view_output<H: ViewOutput>(html: H) -> Html {
     html.render()
 }
 
-/// Checks a binding of an extractor's pattern: it is cloned for every reload.
-pub fn check_binding<T: ReloadArgument>(_: &T) {}
+/// A clone of an extractor (or of a binding of its pattern) for one more load.
+pub fn reload_clone<T: ReloadArgument>(value: &T) -> T {
+    value.clone()
+}

@@ -95,7 +95,11 @@ pub(crate) fn jittered(base: Duration) -> Duration {
         .build_hasher()
         .finish();
     let base_ms = u64::try_from(base.as_millis()).unwrap_or(u64::MAX / 2);
-    let extra = if base_ms == 0 { 0 } else { random % (base_ms + 1) };
+    let extra = if base_ms == 0 {
+        0
+    } else {
+        random % (base_ms + 1)
+    };
     Duration::from_millis(base_ms.saturating_add(extra))
 }
 

@@ -144,7 +144,8 @@ impl TestRequest {
         let json = serde_json::to_string(signals).unwrap_or_else(|_| "{}".to_owned());
         let query = serde_urlencoded::to_string([(crate::signals::QUERY_PARAMETER, json)])
             .unwrap_or_default();
-        self.path.push(if self.path.contains('?') { '&' } else { '?' });
+        self.path
+            .push(if self.path.contains('?') { '&' } else { '?' });
         self.path.push_str(&query);
         self
     }
@@ -177,11 +178,14 @@ impl TestRequest {
                 let body = body
                     .into_data_stream()
                     .map(|chunk| chunk.map_err(|error| TestError(error.to_string())));
-                Ok(TestResponse::new(parts.status, parts.headers, Box::pin(body)))
+                Ok(TestResponse::new(
+                    parts.status,
+                    parts.headers,
+                    Box::pin(body),
+                ))
             }
             Target::Address(address) => {
-                let (status, headers, body) =
-                    tcp::get(address, &self.path, &self.headers).await?;
+                let (status, headers, body) = tcp::get(address, &self.path, &self.headers).await?;
                 Ok(TestResponse::new(status, headers, body))
             }
         }

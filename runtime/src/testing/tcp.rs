@@ -35,7 +35,9 @@ pub(super) async fn get(
             return Err(TestError("response head too large".to_owned()));
         }
         if socket.read_buf(&mut buffer).await.map_err(io)? == 0 {
-            return Err(TestError("connection closed before the response".to_owned()));
+            return Err(TestError(
+                "connection closed before the response".to_owned(),
+            ));
         }
     };
     let head = String::from_utf8_lossy(&buffer[..head_end]).into_owned();
@@ -67,7 +69,11 @@ pub(super) async fn get(
         chunked,
         done: false,
     };
-    Ok((status, header_map, Box::pin(stream::unfold(body, Body::next))))
+    Ok((
+        status,
+        header_map,
+        Box::pin(stream::unfold(body, Body::next)),
+    ))
 }
 
 struct Body {
@@ -100,7 +106,10 @@ impl Body {
                 let size_text = size_text.split(';').next().unwrap_or("").trim().to_owned();
                 let Ok(size) = usize::from_str_radix(&size_text, 16) else {
                     self.done = true;
-                    return Some((Err(TestError(format!("bad chunk size {size_text:?}"))), self));
+                    return Some((
+                        Err(TestError(format!("bad chunk size {size_text:?}"))),
+                        self,
+                    ));
                 };
                 if size == 0 {
                     self.done = true;
