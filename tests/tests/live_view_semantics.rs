@@ -432,7 +432,7 @@ async fn room(Path(room): Path<u32>) -> String {
     format!("room {room}")
 }
 
-fn room_view(name: &String) -> Html {
+fn room_view(name: &str) -> Html {
     let mut html = String::new();
     escape_text(name, &mut html);
     Html::from_trusted(html)

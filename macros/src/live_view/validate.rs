@@ -27,7 +27,7 @@ pub(crate) struct Extractor {
 /// What the load function returns.
 pub(crate) enum LoadOutput {
     /// `Result<T, E>`, written out.
-    Result { ok: Type, err: Type },
+    Result { ok: Box<Type>, err: Box<Type> },
     /// A `Result` alias such as `anyhow::Result<T>` or `AppResult<T>`.
     ResultAlias(Type),
     /// Any other type: a load that cannot fail.
@@ -193,8 +193,8 @@ fn load_output(ty: &Type, errors: &mut Errors) -> Option<LoadOutput> {
                         .collect();
                     match types.as_slice() {
                         [ok, err] => Some(LoadOutput::Result {
-                            ok: (*ok).clone(),
-                            err: (*err).clone(),
+                            ok: Box::new((*ok).clone()),
+                            err: Box::new((*err).clone()),
                         }),
                         _ => Some(LoadOutput::ResultAlias(ty.clone())),
                     }

@@ -277,12 +277,10 @@ pub(crate) fn shutdown_signal() -> tokio_util::sync::WaitForCancellationFutureOw
 ///     .await
 /// # }
 /// ```
-pub fn graceful<F>(signal: F) -> impl Future<Output = ()> + Send + 'static
+pub async fn graceful<F>(signal: F)
 where
-    F: Future<Output = ()> + Send + 'static,
+    F: Future<Output = ()>,
 {
-    async move {
-        signal.await;
-        shutdown();
-    }
+    signal.await;
+    shutdown();
 }

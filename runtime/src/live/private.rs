@@ -235,6 +235,7 @@ pub fn unreachable_response() -> Response {
 
 /// Checks the error type of a `Result<T, E>` load function and turns an error into its
 /// response at once, so a wrong error type is reported here only.
+#[allow(clippy::result_large_err)] // the response is what the handler returns anyway
 pub fn load_result<T, E: LoadError>(result: Result<T, E>) -> Result<T, Response> {
     result.map_err(IntoResponse::into_response)
 }

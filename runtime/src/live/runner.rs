@@ -71,12 +71,9 @@ fn panic_message(payload: &(dyn Any + Send)) -> String {
 
 /// The content hash of a render: its event id, and what "identical" means for skipping.
 pub(crate) fn content_id(html: &str) -> u64 {
-    // SipHash with fixed keys: the same HTML gets the same id in every process of one build,
-    // so a tab that reconnects to another instance of the same deploy skips an unchanged view.
-    #[allow(deprecated)]
-    let mut hasher = std::hash::SipHasher::new();
-    hasher.write(html.as_bytes());
-    hasher.finish()
+    // XXH3 is specified and unseeded: the same HTML gets the same id in every process, so a
+    // tab that reconnects to another instance skips an unchanged view.
+    xxhash_rust::xxh3::xxh3_64(html.as_bytes())
 }
 
 fn hex_id(id: u64) -> String {
