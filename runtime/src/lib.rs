@@ -40,7 +40,7 @@ pub use live::private as __private;
 /// }
 ///
 /// fn show(n: &usize) -> Html {
-///     Html::from_trusted(format!("<b id="count">{n}</b>"))
+///     Html::from_trusted(format!(r#"<b id="count">{n}</b>"#))
 /// }
 ///
 /// fn main() {

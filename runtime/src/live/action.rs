@@ -27,7 +27,7 @@ pub const DEFAULT_RETRY_MAX_COUNT: u32 = 1000;
 ///     "@get('/todos/live', {retry: 'always', retryMaxCount: 1000})"
 /// );
 /// let page = format!(r#"<main data-init="{}">Loading...</main>"#, action.render().as_str());
-/// assert!(page.starts_with(r#"<main data-init="@get('/todos/live', "#));
+/// assert!(page.starts_with(r#"<main data-init="@get(&#x27;/todos/live&#x27;, "#));
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Action {
