@@ -507,3 +507,36 @@ async fn broadcast_receivers_and_bare_streams_both_wake_the_view() {
         Some("<b id=\"n\">3</b>")
     );
 }
+
+#[derive(Clone, serde::Deserialize)]
+struct Search {
+    query: String,
+}
+
+#[live_view(
+    "/search/live",
+    view = |hits: &Vec<String>| Html::from_trusted(format!("<ul id=\"hits\">{}</ul>", hits.join(""))),
+)]
+async fn search(ReadSignals(search): ReadSignals<Search>) -> Vec<String> {
+    ["milk", "mint", "bread"]
+        .iter()
+        .filter(|word| word.starts_with(&search.query))
+        .map(|word| format!("<li>{word}</li>"))
+        .collect()
+}
+
+#[tokio::test]
+async fn signals_reach_the_load_function() {
+    let client = TestClient::new(search::route());
+    let request = client
+        .get(search::PATH)
+        .signals(&serde_json::json!({"query": "mi"}));
+    let mut live = timeout(WAIT, request.send())
+        .await
+        .expect("in time")
+        .expect("a response");
+    assert_eq!(
+        next_patch(&mut live).await.elements().as_deref(),
+        Some("<ul id=\"hits\"><li>milk</li><li>mint</li></ul>")
+    );
+}

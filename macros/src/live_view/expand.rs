@@ -118,6 +118,15 @@ pub(crate) fn expand(model: &LiveView, function: &ItemFn) -> TokenStream {
     });
     let link_capacity = path.value().len() + 16 * model.link_parameters.len();
 
+    // Every extractor reads the request head, but the last may read the body (signals of a
+    // POST, JSON): as in axum, only the last one may be a `FromRequest`.
+    let bounds = types.iter().enumerate().map(|(index, ty)| {
+        if index + 1 == types.len() && reads_body(ty) {
+            quote! { #ty: ::livestar::__private::FromRequest<S> + ::core::marker::Send, }
+        } else {
+            quote! { #ty: ::livestar::__private::FromRequestParts<S> + ::core::marker::Send, }
+        }
+    });
     let route = match &model.router_state {
         Some(state) => quote! {
             pub fn route() -> ::livestar::__private::Router<#state> {
@@ -128,7 +137,7 @@ pub(crate) fn expand(model: &LiveView, function: &ItemFn) -> TokenStream {
             pub fn route<S>() -> ::livestar::__private::Router<S>
             where
                 S: ::core::clone::Clone + ::core::marker::Send + ::core::marker::Sync + 'static,
-                #( #types: ::livestar::__private::FromRequestParts<S> + ::core::marker::Send, )*
+                #( #bounds )*
             {
                 ::livestar::__private::route(PATH, super::#handler)
             }
@@ -287,4 +296,24 @@ fn rebuild(pattern: &Pat, bindings: &mut Vec<Ident>) -> Option<TokenStream> {
         Pat::Paren(paren) => rebuild(&paren.pat, bindings),
         _ => None,
     }
+}
+
+/// Whether an extractor is one of the common ones that read the request body.
+fn reads_body(ty: &syn::Type) -> bool {
+    let syn::Type::Path(path) = ty else {
+        return false;
+    };
+    path.path.segments.last().is_some_and(|last| {
+        [
+            "ReadSignals",
+            "Json",
+            "Form",
+            "Bytes",
+            "String",
+            "Request",
+            "Multipart",
+        ]
+        .iter()
+        .any(|name| last.ident == name)
+    })
 }

@@ -398,3 +398,69 @@ fn parse_route(literal: LitStr, errors: &mut Errors) -> Option<RoutePath> {
     }
     Some(RoutePath { literal, segments })
 }
+
+#[cfg(test)]
+mod tests {
+    use quote::quote;
+
+    use super::*;
+
+    fn args(tokens: TokenStream) -> (LiveViewArgs, Vec<String>) {
+        let mut errors = Errors::default();
+        let args = parse_args(tokens, &mut errors);
+        (args, errors.0.iter().map(ToString::to_string).collect())
+    }
+
+    #[test]
+    fn durations_take_ms_s_and_m() {
+        for (tokens, millis) in [
+            (quote!(500ms), 500),
+            (quote!(15s), 15_000),
+            (quote!(2m), 120_000),
+        ] {
+            assert_eq!(
+                parse_duration(tokens, "retry").map(|d| d.millis).ok(),
+                Some(millis)
+            );
+        }
+    }
+
+    #[test]
+    fn a_duration_needs_a_unit() {
+        let error = parse_duration(quote!(15), "heartbeat")
+            .err()
+            .map(|e| e.to_string());
+        assert!(error.is_some_and(|e| e.contains("has no unit")));
+    }
+
+    #[test]
+    fn heartbeat_off_turns_heartbeats_off() {
+        let (args, errors) = args(quote!("/a", heartbeat = off));
+        assert!(errors.is_empty(), "{errors:?}");
+        assert!(matches!(args.heartbeat, Some(HeartbeatSetting::Off)));
+    }
+
+    #[test]
+    fn route_parameters_are_read_in_order() {
+        let (args, errors) = args(quote!("/boards/{board}/items/{item}/live"));
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(
+            args.path.map(|p| p.parameters().join(",")).as_deref(),
+            Some("board,item")
+        );
+    }
+
+    #[test]
+    fn every_mistake_is_collected() {
+        let (_, errors) = args(quote!("/a", hartbeat = 1s, mode = sideways, retry = 2));
+        assert_eq!(errors.len(), 3, "{errors:?}");
+        assert!(errors[0].contains("did you mean `heartbeat`?"));
+    }
+
+    #[test]
+    fn unbalanced_braces_are_rejected() {
+        let (args, errors) = args(quote!("/a/{id/live"));
+        assert!(args.path.is_none());
+        assert!(errors[0].contains("is not closed"));
+    }
+}

@@ -8,7 +8,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-pub use axum::extract::FromRequestParts;
+pub use axum::extract::{FromRequest, FromRequestParts};
 use axum::response::{IntoResponse, Response};
 use futures::Stream;
 use http::request::Parts;
