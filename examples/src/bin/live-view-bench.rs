@@ -19,8 +19,8 @@ use livestar::testing::TestClient;
 use tokio::sync::Notify;
 
 const CHANGES: usize = 100;
-const CONNECTIONS_PER_SAMPLE: usize = 50;
-const SAMPLES: usize = 15;
+const CONNECTIONS_PER_SAMPLE: usize = 20;
+const SAMPLES: usize = 41;
 
 #[derive(Clone)]
 struct Todo {
@@ -106,13 +106,21 @@ async fn session(client: &TestClient, app: &App, path: &str) {
         live.next_patch().await.is_some(),
         "{path}: no initial patch"
     );
-    for n in 0..CHANGES {
+    let changes = std::env::var("CHANGES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(CHANGES);
+    for n in 0..changes {
         app.change(n);
         assert!(live.next_patch().await.is_some(), "{path}: no patch");
     }
 }
 
 async fn sample(client: &TestClient, app: &App, path: &str) -> Duration {
+    // `ONLY=/hand/live` (or the generated path) profiles one side alone.
+    if std::env::var("ONLY").is_ok_and(|only| only != path) {
+        return Duration::from_nanos(1);
+    }
     let start = Instant::now();
     for _ in 0..CONNECTIONS_PER_SAMPLE {
         session(client, app, path).await;
@@ -120,9 +128,10 @@ async fn sample(client: &TestClient, app: &App, path: &str) -> Duration {
     start.elapsed() / CONNECTIONS_PER_SAMPLE as u32
 }
 
-fn median(mut samples: Vec<Duration>) -> Duration {
+/// The median and the fastest sample: on a shared machine the fastest is the least disturbed.
+fn summary(mut samples: Vec<Duration>) -> (Duration, Duration) {
     samples.sort();
-    samples[samples.len() / 2]
+    (samples[samples.len() / 2], samples[0])
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -142,24 +151,29 @@ async fn main() {
         macro_samples.push(sample(&client, &app, generated::PATH).await);
         hand_samples.push(sample(&client, &app, "/hand/live").await);
     }
-    let (by_macro, by_hand) = (median(macro_samples), median(hand_samples));
+    let (by_macro, by_hand) = (summary(macro_samples), summary(hand_samples));
     println!(
-        "live view: connect + initial render + {CHANGES} invalidations, in process, \
-         median of {SAMPLES} samples of {CONNECTIONS_PER_SAMPLE} connections"
+        "live view: connect + initial render + {CHANGES} invalidations, in process; \
+         {SAMPLES} interleaved samples of {CONNECTIONS_PER_SAMPLE} connections"
     );
-    println!("{:<28} {:>12} {:>14}", "", "per session", "per update");
-    for (name, time) in [
+    println!(
+        "{:<28} {:>14} {:>14} {:>16}",
+        "per session", "median", "fastest", "median/update"
+    );
+    for (name, (median, fastest)) in [
         ("#[live_view]", by_macro),
         ("hand-written async_stream", by_hand),
     ] {
         println!(
-            "{name:<28} {:>10.1}us {:>12.2}us",
-            time.as_secs_f64() * 1e6,
-            time.as_secs_f64() * 1e6 / (CHANGES + 1) as f64
+            "{name:<28} {:>12.1}us {:>12.1}us {:>14.2}us",
+            median.as_secs_f64() * 1e6,
+            fastest.as_secs_f64() * 1e6,
+            median.as_secs_f64() * 1e6 / (CHANGES + 1) as f64
         );
     }
     println!(
-        "ratio #[live_view] / hand-written: {:.3}x",
-        by_macro.as_secs_f64() / by_hand.as_secs_f64()
+        "ratio #[live_view] / hand-written: median {:.3}x, fastest {:.3}x (target <= 1.05x)",
+        by_macro.0.as_secs_f64() / by_hand.0.as_secs_f64(),
+        by_macro.1.as_secs_f64() / by_hand.1.as_secs_f64()
     );
 }

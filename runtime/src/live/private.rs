@@ -71,7 +71,7 @@ impl<S: Send + Sync> FromRequestParts<S> for LastEventId {
 }
 
 /// Serves one connection of a live view.
-pub async fn serve<T, E, L, Fut, V, H>(
+pub async fn serve<T, E, L, Fut, V>(
     config: Config,
     last_event_id: LastEventId,
     wakeups: Invalidation,
@@ -83,8 +83,7 @@ where
     Fut: Future<Output = Result<T, E>> + Send + 'static,
     E: IntoResponse,
     T: Send + 'static,
-    V: Fn(&T) -> H + Send + Sync + 'static,
-    H: Render,
+    V: Fn(&T) -> String + Send + Sync + 'static,
 {
     Runner::new(load, view, config)
         .serve(last_event_id.0, wakeups)
@@ -257,16 +256,34 @@ pub struct Viewed<H> {
     render: fn(&H, &mut String),
 }
 
-impl<H> Render for Viewed<H> {
-    fn render_to(&self, buf: &mut String) {
-        (self.render)(&self.value, buf);
-    }
-}
-
 pub fn view_output<H: ViewOutput>(html: H) -> Viewed<H> {
     Viewed {
         value: html,
         render: <H as Render>::render_to,
+    }
+}
+
+/// The rendered text of a view that returned `Html`: its own buffer, not a copy.
+pub trait HtmlByValue {
+    fn livestar_html(self) -> String;
+}
+
+impl HtmlByValue for Viewed<Html> {
+    fn livestar_html(self) -> String {
+        self.value.into_string()
+    }
+}
+
+/// The rendered text of a view that returned another `Render`.
+pub trait HtmlByRender {
+    fn livestar_html(self) -> String;
+}
+
+impl<H> HtmlByRender for &Viewed<H> {
+    fn livestar_html(self) -> String {
+        let mut html = String::new();
+        (self.render)(&self.value, &mut html);
+        html
     }
 }
 

@@ -16,7 +16,6 @@ use super::private::Config;
 use super::{Gauge, OPEN_VIEWS};
 use crate::event::{Event, PatchElements};
 use crate::invalidate::Invalidation;
-use crate::render::Render;
 
 /// At most this many wake-ups that are ready at once are folded into one reload; a source that
 /// is always ready cannot keep the loop from rendering.
@@ -78,10 +77,11 @@ pub(crate) fn content_id(html: &str) -> u64 {
 
 fn hex_id(id: u64) -> String {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    (0..16)
-        .rev()
-        .map(|nibble| char::from(HEX[((id >> (nibble * 4)) & 15) as usize]))
-        .collect()
+    let mut text = String::with_capacity(16);
+    for nibble in (0..16).rev() {
+        text.push(char::from(HEX[((id >> (nibble * 4)) & 15) as usize]));
+    }
+    text
 }
 
 /// `base` plus up to `base` again, so that tabs dropped together reconnect spread out.
@@ -109,14 +109,13 @@ pub(crate) struct Runner<L, V> {
     last: Option<(u64, usize)>,
 }
 
-impl<T, E, L, Fut, V, H> Runner<L, V>
+impl<T, E, L, Fut, V> Runner<L, V>
 where
     L: FnMut() -> Fut + Send + 'static,
     Fut: Future<Output = Result<T, E>> + Send + 'static,
     E: IntoResponse,
     T: Send + 'static,
-    V: Fn(&T) -> H + Send + Sync + 'static,
-    H: Render,
+    V: Fn(&T) -> String + Send + Sync + 'static,
 {
     pub(crate) fn new(load: L, view: V, config: Config) -> Self {
         Runner {
@@ -145,13 +144,10 @@ where
 
     /// Renders `state`; `Err` with the failure when the view panicked.
     fn render(&self, state: &T) -> Result<String, Failure> {
-        std::panic::catch_unwind(AssertUnwindSafe(|| {
-            let mut buf = String::with_capacity(self.last.map_or(256, |(_, len)| len + len / 8));
-            (self.view)(state).render_to(&mut buf);
-            buf
-        }))
-        .map_err(|panic| Failure::Panic {
-            message: panic_message(&*panic),
+        std::panic::catch_unwind(AssertUnwindSafe(|| (self.view)(state))).map_err(|panic| {
+            Failure::Panic {
+                message: panic_message(&*panic),
+            }
         })
     }
 

@@ -270,8 +270,9 @@ impl TestResponse {
         // Bounded by the body: every turn either parses an event or reads a chunk.
         loop {
             if let Some(end) = sse::block_end(&self.buffer) {
-                let block: Vec<u8> = self.buffer.drain(..end).collect();
-                if let Some(event) = SseEvent::parse(&String::from_utf8_lossy(&block)) {
+                let event = SseEvent::parse(&String::from_utf8_lossy(&self.buffer[..end]));
+                self.buffer.drain(..end);
+                if let Some(event) = event {
                     return Some(event);
                 }
                 continue;

@@ -125,8 +125,5 @@ impl SseEvent {
 
 /// The end (after the blank line) of the first complete event in `buffer`.
 pub(crate) fn block_end(buffer: &[u8]) -> Option<usize> {
-    buffer
-        .windows(2)
-        .position(|pair| pair == b"\n\n")
-        .map(|at| at + 2)
+    memchr::memmem::find(buffer, b"\n\n").map(|at| at + 2)
 }
