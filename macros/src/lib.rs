@@ -2,3 +2,14 @@
 //!
 //! Depend on `livestar`, not on this crate: it re-exports every macro with the runtime items
 //! the generated code calls.
+
+mod live_view;
+
+/// Turns an async load function into a live axum endpoint; see `livestar::live_view`.
+#[proc_macro_attribute]
+pub fn live_view(
+    args: proc_macro::TokenStream,
+    item: proc_macro::TokenStream,
+) -> proc_macro::TokenStream {
+    live_view::expand(args.into(), item.into()).into()
+}
