@@ -22,6 +22,8 @@ pub use stream::stream;
 // --- end live_view re-exports ---
 
 // --- hub and backplane modules (owned by the hub work) ---
+pub mod backplane;
+pub mod hub;
 // --- end hub and backplane modules ---
 
 /// The items most apps use, in one import: `use livestar::prelude::*;`.
@@ -36,5 +38,7 @@ pub mod prelude {
     // --- live_view prelude (owned by the live_view work) ---
     // --- end live_view prelude ---
     // --- hub prelude (owned by the hub work) ---
+    pub use crate::hub::Hub;
+    pub use crate::invalidate::Notifier;
     // --- end hub prelude ---
 }
