@@ -17,7 +17,10 @@
 //! }
 //!
 //! fn say(hub: &Hub, room: &str, text: &str) {
-//!     let html = Html::from_trusted(format!("<p>{}</p>", escape_text(text)));
+//!     let mut html = String::from("<p>");
+//!     escape_text(text, &mut html);
+//!     html.push_str("</p>");
+//!     let html = Html::from_trusted(html);
 //!     let sent = hub.room(room).send(Event::patch_elements(html).selector("#messages").mode(Mode::Append));
 //!     if let Err(error) = sent {
 //!         tracing::error!(%error, "message not sent");
