@@ -52,6 +52,8 @@ pub use livestar_macros::live_view;
 // --- end live_view re-exports ---
 
 // --- hub and backplane modules (owned by the hub work) ---
+pub mod backplane;
+pub mod hub;
 // --- end hub and backplane modules ---
 
 /// The items most apps use, in one import: `use livestar::prelude::*;`.
@@ -68,6 +70,8 @@ pub mod prelude {
     pub use crate::live_view;
     // --- end live_view prelude ---
     // --- hub prelude (owned by the hub work) ---
+    pub use crate::hub::Hub;
+    pub use crate::invalidate::Notifier;
     // --- end hub prelude ---
 }
 
