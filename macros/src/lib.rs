@@ -4,9 +4,19 @@
 //! the generated code calls.
 
 mod html;
+mod live_view;
 
 /// Writes HTML with compile-time checks; see the documentation of `livestar::html!`.
 #[proc_macro]
 pub fn html(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
     html::expand(input.into()).into()
+}
+
+/// Turns an async load function into a live axum endpoint; see `livestar::live_view`.
+#[proc_macro_attribute]
+pub fn live_view(
+    args: proc_macro::TokenStream,
+    item: proc_macro::TokenStream,
+) -> proc_macro::TokenStream {
+    live_view::expand(args.into(), item.into()).into()
 }

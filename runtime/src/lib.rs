@@ -21,9 +21,41 @@ pub use livestar_macros::html;
 // --- end html! re-exports ---
 
 // --- live_view re-exports (owned by the live_view work) ---
+pub mod live;
+pub mod testing;
+#[doc(hidden)]
+pub use live::private as __private;
+/// Turns an async load function into a live axum endpoint: the current view on connect, a
+/// fresh one whenever an invalidation source wakes it. The options, the generated
+/// `PATH`/`get()`/`route()` items and every rule are documented in [`live`].
+///
+/// ```
+/// use axum::extract::State;
+/// use livestar::prelude::*;
+///
+/// #[derive(Clone)]
+/// struct App { changed: std::sync::Arc<tokio::sync::Notify> }
+///
+/// #[live_view("/count/live", invalidate = [app.changed.clone()], view = show, heartbeat = 15s)]
+/// async fn count(State(app): State<App>) -> usize {
+///     std::sync::Arc::strong_count(&app.changed)
+/// }
+///
+/// fn show(n: &usize) -> Html {
+///     Html::from_trusted(format!(r#"<b id="count">{n}</b>"#))
+/// }
+///
+/// fn main() {
+///     let _router: axum::Router<App> = count::route();
+///     assert!(count::get().to_string().starts_with("@get('/count/live'"));
+/// }
+/// ```
+pub use livestar_macros::live_view;
 // --- end live_view re-exports ---
 
 // --- hub and backplane modules (owned by the hub work) ---
+pub mod backplane;
+pub mod hub;
 // --- end hub and backplane modules ---
 
 /// The items most apps use, in one import: `use livestar::prelude::*;`.
@@ -38,8 +70,12 @@ pub mod prelude {
     pub use crate::signals::ReadSignals;
     pub use crate::stream::{Heartbeat, LiveStream};
     // --- live_view prelude (owned by the live_view work) ---
+    pub use crate::live::Action;
+    pub use crate::live_view;
     // --- end live_view prelude ---
     // --- hub prelude (owned by the hub work) ---
+    pub use crate::hub::Hub;
+    pub use crate::invalidate::Notifier;
     // --- end hub prelude ---
 }
 

@@ -232,6 +232,13 @@ impl Event {
         self.bytes
     }
 
+    /// Wraps frames that are already encoded, for the hub: one batch of events sent together
+    /// (their frames concatenated), or frames received from a backplane. The caller vouches
+    /// that `bytes` is UTF-8 made of complete SSE frames.
+    pub(crate) fn from_encoded(bytes: Bytes) -> Event {
+        Event { bytes }
+    }
+
     /// Ends the event with its blank line and freezes the buffer.
     fn finish(mut buf: BytesMut) -> Event {
         buf.extend_from_slice(b"\n");

@@ -4,6 +4,9 @@
 //! ten times before it could look reloads once, and a client that reconnects needs no missed
 //! events: it simply gets the current state.
 //!
+//! [`Notifier`] is the embedded source: `subscribe(&key)` per view, `notify(&key)` after a
+//! write, optionally across processes through a [`Backplane`](crate::backplane::Backplane).
+//!
 //! Anything that can become an [`Invalidation`] implements [`IntoInvalidation`]: tokio's
 //! `broadcast`, `watch` and `mpsc` receivers, `Arc<Notify>`, and any `Stream` wrapped with
 //! [`from_stream`].
@@ -23,6 +26,10 @@
 //! # When a source ends
 //! A source whose sender is gone (a closed channel, a finished stream) ends: it will never
 //! wake again. [`Invalidation::merge`] keeps waiting on the sources that remain.
+
+mod notifier;
+
+pub use notifier::{Notifier, Subscription};
 
 use std::pin::Pin;
 use std::sync::Arc;

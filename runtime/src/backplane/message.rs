@@ -1,0 +1,276 @@
+//! The text format of backplane messages, and chunking for brokers with small payloads.
+//!
+//! A message is `ls1\n<origin>\n<topic>\n<kind>\n<body>`: the origin is the sending backplane's
+//! random id (a process ignores its own messages: it delivered them locally already), the topic
+//! names the notifier or hub, the kind is one letter. Every part is UTF-8, so the text fits
+//! Postgres `NOTIFY`.
+//!
+//! A message larger than the broker's payload limit is split into chunks
+//! `ls1c\n<origin>\n<message id>\n<index>\n<count>\n<part>` published in order; receivers
+//! reassemble them.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use bytes::{BufMut, Bytes, BytesMut};
+
+const MAGIC: &str = "ls1\n";
+const CHUNK_MAGIC: &str = "ls1c\n";
+
+/// What a message asks its receivers to do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// Wake the subscriptions of one key (the body).
+    Key,
+    /// Wake every subscription.
+    All,
+    /// Send events (the body: `<len>:<room id><frames>`) to a room.
+    Room,
+    /// Send events (the body: `<len>:<session key><frames>`) to a session.
+    Session,
+}
+
+impl Kind {
+    fn letter(self) -> u8 {
+        match self {
+            Kind::Key => b'k',
+            Kind::All => b'a',
+            Kind::Room => b'r',
+            Kind::Session => b's',
+        }
+    }
+
+    fn from_letter(letter: &str) -> Option<Kind> {
+        match letter {
+            "k" => Some(Kind::Key),
+            "a" => Some(Kind::All),
+            "r" => Some(Kind::Room),
+            "s" => Some(Kind::Session),
+            _ => None,
+        }
+    }
+}
+
+/// A decoded message.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Message {
+    pub(crate) origin: u64,
+    pub(crate) topic: String,
+    pub(crate) kind: Kind,
+    pub(crate) body: Bytes,
+}
+
+pub(crate) fn encode(origin: u64, topic: &str, kind: Kind, body: &[u8]) -> Bytes {
+    let mut buf = BytesMut::with_capacity(MAGIC.len() + 20 + topic.len() + 3 + body.len());
+    buf.put_slice(MAGIC.as_bytes());
+    buf.put_slice(format!("{origin:016x}\n").as_bytes());
+    buf.put_slice(topic.as_bytes());
+    buf.put_u8(b'\n');
+    buf.put_u8(kind.letter());
+    buf.put_u8(b'\n');
+    buf.put_slice(body);
+    buf.freeze()
+}
+
+/// Why a payload was not a message of ours.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Garbage(pub(crate) &'static str);
+
+pub(crate) fn decode(payload: &Bytes) -> Result<Message, Garbage> {
+    let rest = payload
+        .strip_prefix(MAGIC.as_bytes())
+        .ok_or(Garbage("not a livestar message"))?;
+    let mut parts = rest.splitn(4, |&b| b == b'\n');
+    let origin = parts.next().ok_or(Garbage("no origin"))?;
+    let topic = parts.next().ok_or(Garbage("no topic"))?;
+    let kind = parts.next().ok_or(Garbage("no kind"))?;
+    let body = parts.next().ok_or(Garbage("no body"))?;
+    let origin = std::str::from_utf8(origin)
+        .ok()
+        .and_then(|o| u64::from_str_radix(o, 16).ok())
+        .ok_or(Garbage("bad origin"))?;
+    let topic = std::str::from_utf8(topic).map_err(|_| Garbage("topic is not UTF-8"))?;
+    let kind = std::str::from_utf8(kind)
+        .ok()
+        .and_then(Kind::from_letter)
+        .ok_or(Garbage("unknown kind"))?;
+    let start = payload.len() - body.len();
+    Ok(Message {
+        origin,
+        topic: topic.to_owned(),
+        kind,
+        body: payload.slice(start..),
+    })
+}
+
+/// `<len>:<id><rest>`, the body of room and session sends.
+pub(crate) fn encode_addressed(id: &str, frames: &[u8]) -> Bytes {
+    let mut buf = BytesMut::with_capacity(id.len() + frames.len() + 12);
+    buf.put_slice(format!("{}:", id.len()).as_bytes());
+    buf.put_slice(id.as_bytes());
+    buf.put_slice(frames);
+    buf.freeze()
+}
+
+pub(crate) fn decode_addressed(body: &Bytes) -> Result<(String, Bytes), Garbage> {
+    let colon = body
+        .iter()
+        .position(|&b| b == b':')
+        .ok_or(Garbage("no id length"))?;
+    let len: usize = std::str::from_utf8(&body[..colon])
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .ok_or(Garbage("bad id length"))?;
+    let start = colon + 1;
+    let end = start.checked_add(len).ok_or(Garbage("bad id length"))?;
+    let id = body.get(start..end).ok_or(Garbage("id is cut short"))?;
+    let id = std::str::from_utf8(id).map_err(|_| Garbage("id is not UTF-8"))?;
+    let frames = body.slice(end..);
+    std::str::from_utf8(&frames).map_err(|_| Garbage("events are not UTF-8"))?;
+    Ok((id.to_owned(), frames))
+}
+
+/// Splits `message` into payloads of at most `limit` bytes each (chunks only if needed), cut
+/// at UTF-8 character boundaries.
+pub(crate) fn split(origin: u64, id: u64, message: Bytes, limit: usize) -> Vec<Bytes> {
+    if message.len() <= limit {
+        return vec![message];
+    }
+    // Room for the header: magic, origin, id, index and count.
+    let room = limit
+        .saturating_sub(CHUNK_MAGIC.len() + 17 + 17 + 11 + 11)
+        .max(64);
+    let text = std::str::from_utf8(&message).unwrap_or_default();
+    let mut parts = Vec::new();
+    let mut start = 0;
+    while start < text.len() {
+        let mut end = (start + room).min(text.len());
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        parts.push(&text[start..end]);
+        start = end;
+    }
+    let count = parts.len();
+    parts
+        .into_iter()
+        .enumerate()
+        .map(|(index, part)| {
+            Bytes::from(format!(
+                "{CHUNK_MAGIC}{origin:016x}\n{id:x}\n{index}\n{count}\n{part}"
+            ))
+        })
+        .collect()
+}
+
+struct Partial {
+    parts: Vec<Option<Bytes>>,
+    received: usize,
+    started: Instant,
+}
+
+/// Chunks waiting for the rest of their message. Incomplete messages are forgotten after
+/// [`Reassembly::TIMEOUT`].
+#[derive(Default)]
+pub(crate) struct Reassembly {
+    partial: HashMap<(u64, u64), Partial>,
+}
+
+impl Reassembly {
+    const TIMEOUT: Duration = Duration::from_secs(30);
+    const MAX_PARTS: usize = 4096;
+
+    /// The whole message if `payload` is not a chunk or completes one; `Ok(None)` while parts
+    /// are missing.
+    pub(crate) fn accept(&mut self, payload: Bytes) -> Result<Option<Bytes>, Garbage> {
+        let Some(rest) = payload.strip_prefix(CHUNK_MAGIC.as_bytes()) else {
+            return Ok(Some(payload));
+        };
+        let mut fields = rest.splitn(5, |&b| b == b'\n');
+        let mut number = |radix: u32| -> Result<u64, Garbage> {
+            fields
+                .next()
+                .and_then(|f| std::str::from_utf8(f).ok())
+                .and_then(|f| u64::from_str_radix(f, radix).ok())
+                .ok_or(Garbage("bad chunk header"))
+        };
+        let origin = number(16)?;
+        let id = number(16)?;
+        let index = number(10)? as usize;
+        let count = number(10)? as usize;
+        let part = fields.next().ok_or(Garbage("chunk has no part"))?;
+        if count == 0 || count > Self::MAX_PARTS || index >= count {
+            return Err(Garbage("bad chunk numbering"));
+        }
+        let part = payload.slice(payload.len() - part.len()..);
+
+        let now = Instant::now();
+        self.partial
+            .retain(|_, p| now.duration_since(p.started) < Self::TIMEOUT);
+        let entry = self.partial.entry((origin, id)).or_insert_with(|| Partial {
+            parts: vec![None; count],
+            received: 0,
+            started: now,
+        });
+        if entry.parts.len() != count {
+            return Err(Garbage("chunk count changed"));
+        }
+        if entry.parts[index].replace(part).is_none() {
+            entry.received += 1;
+        }
+        if entry.received < count {
+            return Ok(None);
+        }
+        let done = self.partial.remove(&(origin, id)).map(|p| p.parts);
+        let mut whole = BytesMut::new();
+        for part in done.into_iter().flatten().flatten() {
+            whole.put_slice(&part);
+        }
+        Ok(Some(whole.freeze()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_message_survives_encoding() {
+        let bytes = encode(7, "n:todos", Kind::Key, b"user\n42");
+        let message = decode(&bytes).unwrap();
+        assert_eq!(message.origin, 7);
+        assert_eq!(message.topic, "n:todos");
+        assert_eq!(message.kind, Kind::Key);
+        assert_eq!(message.body, "user\n42");
+    }
+
+    #[test]
+    fn garbage_is_rejected_not_panicking() {
+        for junk in ["", "hello", "ls1\n", "ls1\nzz\nt\nk\n", "ls1\n01\nt\nq\nx"] {
+            assert!(decode(&Bytes::from(junk)).is_err(), "{junk:?}");
+        }
+        for junk in ["x", "1", "5:ab", "99999999999999999999999:a"] {
+            assert!(decode_addressed(&Bytes::from(junk)).is_err(), "{junk:?}");
+        }
+        let mut chunks = Reassembly::default();
+        for junk in ["ls1c\n", "ls1c\n1\n2\n3\n1\nx", "ls1c\n1\n2\n0\n0\nx"] {
+            assert!(chunks.accept(Bytes::from(junk)).is_err(), "{junk:?}");
+        }
+    }
+
+    #[test]
+    fn a_large_message_is_chunked_and_reassembled() {
+        let body = "é".repeat(20_000);
+        let message = encode(1, "h:hub", Kind::Room, body.as_bytes());
+        let chunks = split(1, 9, message.clone(), 8000);
+        assert!(chunks.len() > 1);
+        assert!(chunks.iter().all(|c| c.len() <= 8000));
+        let mut reassembly = Reassembly::default();
+        let mut whole = None;
+        for chunk in chunks {
+            assert!(std::str::from_utf8(&chunk).is_ok());
+            whole = reassembly.accept(chunk).unwrap();
+        }
+        assert_eq!(whole, Some(message));
+    }
+}

@@ -1,0 +1,548 @@
+//! Backplanes: invalidations and hub sends shared between processes through an existing broker
+//! (Redis, NATS or Postgres; features `redis`, `nats`, `postgres`), or in memory for tests.
+//!
+//! A [`Backplane`] is one broker channel shared by every [`Notifier`](crate::invalidate::Notifier)
+//! and [`Hub`](crate::hub::Hub) built on it. Everything published in one process reaches every
+//! process connected to the same channel; each process ignores its own messages (it delivered
+//! them locally already).
+//!
+//! ```
+//! use futures::StreamExt;
+//! use livestar::backplane::{Backplane, MemoryBroker};
+//! use livestar::invalidate::Notifier;
+//!
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+//! // Two "processes" on one in-memory broker.
+//! let broker = MemoryBroker::new();
+//! let a = Backplane::connect(broker.clone()).await?;
+//! let b = Backplane::connect(broker.clone()).await?;
+//! let on_a: Notifier<u64> = Notifier::with_backplane(&a, "todos");
+//! let on_b: Notifier<u64> = Notifier::with_backplane(&b, "todos");
+//! let mut view_on_b = on_b.subscribe(&42);
+//! on_a.notify(&42);
+//! assert_eq!(view_on_b.next().await, Some(()));
+//! # Ok::<_, livestar::backplane::BackplaneError>(())
+//! # }).unwrap();
+//! ```
+//!
+//! # What each failure does
+//! - **Broker unreachable at start**: [`Backplane::connect`] (and `Redis::connect`...) returns
+//!   the error, so a misconfigured app fails at boot.
+//! - **Connection lost later**: local delivery keeps working; messages published meanwhile are
+//!   dropped (logged at `warn`) and messages from other processes are missed. The backplane
+//!   reconnects with exponential backoff (50 ms doubling to 5 s by default), each delay
+//!   jittered between 50 and 100 %.
+//!   Once it has subscribed again it *heals*: every subscription of every notifier on it wakes
+//!   once, and every hub room or session with a loader sends its current state again, so no
+//!   live view stays stale. [`Backplane::heals`] counts these.
+//! - **Publishing too fast**: up to 10,000 messages wait for the broker; beyond that new ones
+//!   are dropped and logged.
+//! - **A payload too large for the broker** (Postgres `NOTIFY` takes under 8000 bytes) is split
+//!   into chunks published in order and reassembled by the receivers, up to
+//!   [`BackplaneBuilder::max_message`] (1 MiB by default); a hub send larger than that is
+//!   refused with [`SendError::TooLarge`](crate::hub::SendError) and delivered nowhere.
+//! - **Garbage** published on the channel by someone else is logged at `warn` and ignored.
+
+mod memory;
+pub(crate) mod message;
+#[cfg(feature = "nats")]
+mod nats;
+#[cfg(feature = "postgres")]
+mod postgres;
+#[cfg(feature = "redis")]
+mod redis;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures::StreamExt;
+use futures::future::BoxFuture;
+use futures::stream::BoxStream;
+use tokio::sync::{mpsc, watch};
+use tokio_util::sync::{CancellationToken, DropGuard};
+
+pub use memory::MemoryBroker;
+pub(crate) use message::Kind;
+#[cfg(feature = "nats")]
+pub use nats::Nats;
+#[cfg(feature = "postgres")]
+pub use postgres::Postgres;
+#[cfg(feature = "redis")]
+pub use redis::Redis;
+
+/// The channel used unless [`BackplaneBuilder::channel`] names another.
+pub const DEFAULT_CHANNEL: &str = "livestar";
+
+/// What a broker connection yields while it is up.
+#[derive(Debug)]
+pub enum Incoming {
+    /// A payload published on the channel (by any process, ours included).
+    Message(Bytes),
+    /// The client reconnected and subscribed again by itself (NATS does): the backplane heals.
+    Resubscribed,
+}
+
+/// The payloads of one subscription, until the connection is lost (the stream ends).
+pub type Inbox = BoxStream<'static, Incoming>;
+
+/// A broker: how to subscribe to a channel and publish on it. Implemented by [`MemoryBroker`],
+/// `Redis`, `Nats` and `Postgres`; implement it to bring another broker.
+///
+/// ```
+/// use bytes::Bytes;
+/// use futures::future::BoxFuture;
+/// use livestar::backplane::{BackplaneError, Inbox, Transport};
+///
+/// /// A broker that loses everything (a real one talks to a server).
+/// struct Void;
+///
+/// impl Transport for Void {
+///     fn name(&self) -> &'static str { "void" }
+///     fn max_payload(&self) -> usize { usize::MAX }
+///     fn subscribe<'a>(&'a self, _channel: &'a str) -> BoxFuture<'a, Result<Inbox, BackplaneError>> {
+///         Box::pin(async { Ok(Box::pin(futures::stream::pending()) as Inbox) })
+///     }
+///     fn publish<'a>(&'a self, _channel: &'a str, _payloads: &'a [Bytes]) -> BoxFuture<'a, Result<(), BackplaneError>> {
+///         Box::pin(async { Ok(()) })
+///     }
+/// }
+/// ```
+pub trait Transport: Send + Sync + 'static {
+    /// A short name for logs (`"redis"`).
+    fn name(&self) -> &'static str;
+    /// The largest payload the broker takes; larger messages are chunked.
+    fn max_payload(&self) -> usize;
+    /// Subscribes to `channel`, returning once the broker has confirmed the subscription.
+    fn subscribe<'a>(&'a self, channel: &'a str) -> BoxFuture<'a, Result<Inbox, BackplaneError>>;
+    /// Publishes `payloads` on `channel`, in order (the chunks of one message).
+    fn publish<'a>(
+        &'a self,
+        channel: &'a str,
+        payloads: &'a [Bytes],
+    ) -> BoxFuture<'a, Result<(), BackplaneError>>;
+}
+
+/// A broker failure.
+///
+/// ```
+/// let error = livestar::backplane::BackplaneError::new("redis", "connection refused");
+/// assert_eq!(error.to_string(), "redis backplane: connection refused");
+/// ```
+#[derive(Debug, Clone)]
+pub struct BackplaneError {
+    broker: &'static str,
+    message: String,
+}
+
+impl BackplaneError {
+    /// An error of `broker` saying `message`.
+    pub fn new(broker: &'static str, message: impl fmt::Display) -> Self {
+        BackplaneError {
+            broker,
+            message: message.to_string(),
+        }
+    }
+}
+
+impl fmt::Display for BackplaneError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} backplane: {}", self.broker, self.message)
+    }
+}
+
+impl std::error::Error for BackplaneError {}
+
+/// Receives the messages of one topic (a notifier or a hub) and the heal signal.
+pub(crate) trait Listener: Send + Sync {
+    fn deliver(&self, kind: Kind, body: &Bytes);
+    fn healed(&self);
+}
+
+/// Keeps a listener registered; unregisters on drop.
+pub(crate) struct Registration {
+    inner: Weak<Inner>,
+    topic: String,
+    id: u64,
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        if let Some(inner) = self.inner.upgrade() {
+            let mut listeners = lock(&inner.listeners);
+            if let Some(list) = listeners.get_mut(&self.topic) {
+                list.retain(|(id, _)| *id != self.id);
+                if list.is_empty() {
+                    listeners.remove(&self.topic);
+                }
+            }
+        }
+    }
+}
+
+/// A connection to a broker shared by notifiers and hubs; cheap to clone. See the
+/// [module documentation](self) for what each failure does.
+///
+/// ```
+/// use livestar::backplane::{Backplane, MemoryBroker};
+///
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// let backplane = Backplane::builder().channel("myapp").connect(MemoryBroker::new()).await?;
+/// assert!(backplane.is_connected());
+/// # Ok::<_, livestar::backplane::BackplaneError>(())
+/// # }).unwrap();
+/// ```
+#[derive(Clone)]
+pub struct Backplane {
+    inner: Arc<Inner>,
+    _tasks: Arc<DropGuard>,
+}
+
+struct Inner {
+    origin: u64,
+    channel: String,
+    broker: &'static str,
+    max_payload: usize,
+    max_message: usize,
+    listeners: Mutex<HashMap<String, Vec<(u64, Arc<dyn Listener>)>>>,
+    next_listener: AtomicU64,
+    next_message: AtomicU64,
+    outbox: mpsc::Sender<Vec<Bytes>>,
+    dropped: AtomicUsize,
+    status: watch::Sender<Status>,
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+struct Status {
+    connected: bool,
+    heals: u64,
+}
+
+impl fmt::Debug for Backplane {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Backplane")
+            .field("broker", &self.inner.broker)
+            .field("channel", &self.inner.channel)
+            .field("connected", &self.is_connected())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Options of a [`Backplane`]; see [`Backplane::builder`].
+///
+/// ```
+/// use std::time::Duration;
+/// use livestar::backplane::Backplane;
+///
+/// let builder = Backplane::builder()
+///     .channel("shop")
+///     .backoff(Duration::from_millis(100), Duration::from_secs(10))
+///     .max_message(256 * 1024);
+/// # drop(builder);
+/// ```
+#[derive(Clone, Debug)]
+pub struct BackplaneBuilder {
+    channel: String,
+    min_backoff: Duration,
+    max_backoff: Duration,
+    max_message: usize,
+}
+
+impl Default for BackplaneBuilder {
+    fn default() -> Self {
+        BackplaneBuilder {
+            channel: DEFAULT_CHANNEL.to_owned(),
+            min_backoff: Duration::from_millis(50),
+            max_backoff: Duration::from_secs(5),
+            max_message: 1024 * 1024,
+        }
+    }
+}
+
+impl BackplaneBuilder {
+    /// The broker channel (Redis channel, NATS subject, Postgres channel) all processes of one
+    /// app share. Use one per app or environment. Postgres channel names are at most 63 bytes.
+    pub fn channel(mut self, channel: impl Into<String>) -> Self {
+        self.channel = channel.into();
+        self
+    }
+
+    /// The first and the largest delay between reconnection attempts (each delay doubles and
+    /// is jittered).
+    pub fn backoff(mut self, min: Duration, max: Duration) -> Self {
+        self.min_backoff = min;
+        self.max_backoff = max.max(min);
+        self
+    }
+
+    /// The largest message (after encoding) a hub may send; larger sends are refused.
+    pub fn max_message(mut self, bytes: usize) -> Self {
+        self.max_message = bytes;
+        self
+    }
+
+    /// Subscribes through `transport` and starts the backplane's tasks (needs a tokio runtime).
+    ///
+    /// Fails if the broker cannot be reached now; later outages are healed (see the
+    /// [module documentation](self)).
+    pub async fn connect(self, transport: impl Transport) -> Result<Backplane, BackplaneError> {
+        let transport: Arc<dyn Transport> = Arc::new(transport);
+        let inbox = transport.subscribe(&self.channel).await?;
+        let (outbox, queue) = mpsc::channel(10_000);
+        let (status, _) = watch::channel(Status {
+            connected: true,
+            heals: 0,
+        });
+        let inner = Arc::new(Inner {
+            origin: fastrand::u64(..),
+            channel: self.channel.clone(),
+            broker: transport.name(),
+            max_payload: transport.max_payload(),
+            max_message: self.max_message,
+            listeners: Mutex::new(HashMap::new()),
+            next_listener: AtomicU64::new(0),
+            next_message: AtomicU64::new(0),
+            outbox,
+            dropped: AtomicUsize::new(0),
+            status,
+        });
+        let stop = CancellationToken::new();
+        tokio::spawn(publish_loop(
+            transport.clone(),
+            self.channel.clone(),
+            queue,
+            stop.clone(),
+        ));
+        tokio::spawn(receive_loop(
+            transport,
+            Arc::downgrade(&inner),
+            self,
+            inbox,
+            stop.clone(),
+        ));
+        Ok(Backplane {
+            inner,
+            _tasks: Arc::new(stop.drop_guard()),
+        })
+    }
+}
+
+impl Backplane {
+    /// Options: channel name, backoff, largest message.
+    pub fn builder() -> BackplaneBuilder {
+        BackplaneBuilder::default()
+    }
+
+    /// Connects through `transport` on the default channel; see [`BackplaneBuilder::connect`].
+    pub async fn connect(transport: impl Transport) -> Result<Backplane, BackplaneError> {
+        Backplane::builder().connect(transport).await
+    }
+
+    /// Whether the subscription is up now.
+    pub fn is_connected(&self) -> bool {
+        self.inner.status.borrow().connected
+    }
+
+    /// How many times the backplane reconnected after losing its broker (and healed).
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let backplane = livestar::backplane::Backplane::connect(livestar::backplane::MemoryBroker::new()).await?;
+    /// assert_eq!(backplane.heals(), 0);
+    /// # Ok::<_, livestar::backplane::BackplaneError>(())
+    /// # }).unwrap();
+    /// ```
+    pub fn heals(&self) -> u64 {
+        self.inner.status.borrow().heals
+    }
+
+    /// Waits until the backplane has healed more than `seen` times; returns the new count.
+    /// For tests and health checks.
+    pub async fn healed_after(&self, seen: u64) -> u64 {
+        let mut status = self.inner.status.subscribe();
+        match status.wait_for(|s| s.heals > seen).await {
+            Ok(s) => s.heals,
+            // The sender lives in `inner`, which `self` keeps alive.
+            Err(_) => seen,
+        }
+    }
+
+    /// Messages dropped because the broker was unreachable or the outbox was full.
+    pub fn dropped(&self) -> usize {
+        self.inner.dropped.load(Ordering::Relaxed)
+    }
+
+    /// The broker's name (`"redis"`, `"nats"`, `"postgres"`, `"memory"`).
+    pub fn broker(&self) -> &'static str {
+        self.inner.broker
+    }
+
+    /// The largest message a hub may send through this backplane.
+    pub fn max_message(&self) -> usize {
+        self.inner.max_message
+    }
+
+    pub(crate) fn register(&self, topic: &str, listener: Arc<dyn Listener>) -> Registration {
+        let id = self.inner.next_listener.fetch_add(1, Ordering::Relaxed);
+        lock(&self.inner.listeners)
+            .entry(topic.to_owned())
+            .or_default()
+            .push((id, listener));
+        Registration {
+            inner: Arc::downgrade(&self.inner),
+            topic: topic.to_owned(),
+            id,
+        }
+    }
+
+    /// The size `body` would have on the wire.
+    pub(crate) fn encoded_len(&self, topic: &str, body_len: usize) -> usize {
+        4 + 17 + topic.len() + 3 + body_len
+    }
+
+    /// Queues a message for every other process; never waits.
+    pub(crate) fn publish(&self, topic: &str, kind: Kind, body: Bytes) {
+        let inner = &self.inner;
+        let encoded = message::encode(inner.origin, topic, kind, &body);
+        let id = inner.next_message.fetch_add(1, Ordering::Relaxed);
+        let payloads = message::split(inner.origin, id, encoded, inner.max_payload);
+        if inner.outbox.try_send(payloads).is_err() {
+            inner.dropped.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(
+                broker = inner.broker,
+                "livestar backplane: outbox full, dropped a message"
+            );
+        }
+    }
+}
+
+impl Inner {
+    fn dispatch(&self, payload: Bytes) {
+        let message = match message::decode(&payload) {
+            Ok(message) => message,
+            Err(message::Garbage(why)) => {
+                tracing::warn!(broker = self.broker, channel = %self.channel, why, "livestar backplane: ignored a payload that is not ours");
+                return;
+            }
+        };
+        if message.origin == self.origin {
+            return;
+        }
+        let listeners: Vec<Arc<dyn Listener>> = lock(&self.listeners)
+            .get(&message.topic)
+            .map(|list| list.iter().map(|(_, l)| l.clone()).collect())
+            .unwrap_or_default();
+        for listener in listeners {
+            listener.deliver(message.kind, &message.body);
+        }
+    }
+
+    fn heal(&self) {
+        self.status.send_modify(|s| {
+            s.connected = true;
+            s.heals += 1;
+        });
+        let listeners: Vec<Arc<dyn Listener>> = lock(&self.listeners)
+            .values()
+            .flatten()
+            .map(|(_, l)| l.clone())
+            .collect();
+        tracing::info!(
+            broker = self.broker,
+            listeners = listeners.len(),
+            "livestar backplane: reconnected, invalidating every view"
+        );
+        for listener in listeners {
+            listener.healed();
+        }
+    }
+}
+
+async fn publish_loop(
+    transport: Arc<dyn Transport>,
+    channel: String,
+    mut queue: mpsc::Receiver<Vec<Bytes>>,
+    stop: CancellationToken,
+) {
+    loop {
+        let payloads = tokio::select! {
+            _ = stop.cancelled() => return,
+            next = queue.recv() => match next { Some(p) => p, None => return },
+        };
+        if let Err(error) = transport.publish(&channel, &payloads).await {
+            tracing::warn!(%error, "livestar backplane: publish failed, message dropped (views heal after reconnecting)");
+        }
+    }
+}
+
+async fn receive_loop(
+    transport: Arc<dyn Transport>,
+    inner: Weak<Inner>,
+    options: BackplaneBuilder,
+    mut inbox: Inbox,
+    stop: CancellationToken,
+) {
+    let mut chunks = message::Reassembly::default();
+    loop {
+        loop {
+            let next = tokio::select! {
+                _ = stop.cancelled() => return,
+                next = inbox.next() => next,
+            };
+            let Some(inner) = inner.upgrade() else { return };
+            match next {
+                Some(Incoming::Message(payload)) => match chunks.accept(payload) {
+                    Ok(Some(whole)) => inner.dispatch(whole),
+                    Ok(None) => {}
+                    Err(message::Garbage(why)) => {
+                        tracing::warn!(why, "livestar backplane: ignored a bad chunk")
+                    }
+                },
+                Some(Incoming::Resubscribed) => inner.heal(),
+                None => {
+                    inner.status.send_modify(|s| s.connected = false);
+                    tracing::warn!(
+                        broker = inner.broker,
+                        "livestar backplane: lost the broker, reconnecting"
+                    );
+                    break;
+                }
+            }
+        }
+        let mut attempt: u32 = 0;
+        inbox = loop {
+            let ceiling = options
+                .min_backoff
+                .saturating_mul(2u32.saturating_pow(attempt.min(16)))
+                .min(options.max_backoff);
+            // Jitter (50 to 100 % of the delay), so processes that lost the broker together do
+            // not all come back in the same instant.
+            let delay = ceiling.mul_f64(0.5 + fastrand::f64() / 2.0);
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                () = tokio::time::sleep(delay) => {}
+            }
+            match transport.subscribe(&options.channel).await {
+                Ok(inbox) => break inbox,
+                Err(error) => {
+                    tracing::warn!(%error, attempt, "livestar backplane: reconnection failed");
+                    attempt = attempt.saturating_add(1);
+                }
+            }
+        };
+        chunks = message::Reassembly::default();
+        match inner.upgrade() {
+            Some(inner) => inner.heal(),
+            None => return,
+        }
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}

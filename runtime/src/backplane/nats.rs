@@ -1,0 +1,163 @@
+//! The NATS backplane: core NATS publish/subscribe through `async-nats`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures::StreamExt;
+use futures::future::BoxFuture;
+use tokio::sync::broadcast;
+
+use super::{Backplane, BackplaneError, Inbox, Incoming, Transport};
+
+/// Core NATS as a [`Transport`]: one client, subscribed to the backplane's channel as a subject.
+///
+/// The NATS client reconnects by itself (with jittered backoff, up to 4 s apart) and
+/// re-subscribes; the backplane heals once the client reports it is connected again and a
+/// round trip confirms the subscription. Messages published while disconnected wait in the
+/// client's buffer and are sent on reconnection (up to the client's limit; beyond that they
+/// are dropped and logged). Core NATS keeps no history for a disconnected subscriber, hence the
+/// heal.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), livestar::backplane::BackplaneError> {
+/// use livestar::backplane::Nats;
+/// use livestar::hub::Hub;
+///
+/// let backplane = Nats::connect("nats://127.0.0.1:4222").await?;
+/// let hub = Hub::with_backplane(&backplane);
+/// # drop(hub);
+/// # Ok(())
+/// # }
+/// ```
+pub struct Nats {
+    client: async_nats::Client,
+    reconnected: broadcast::Sender<()>,
+}
+
+impl std::fmt::Debug for Nats {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Nats").finish_non_exhaustive()
+    }
+}
+
+fn error(e: impl std::fmt::Display) -> BackplaneError {
+    BackplaneError::new("nats", e)
+}
+
+impl Nats {
+    /// Connects a client to `url` (`nats://host:port`, several separated by commas).
+    ///
+    /// # Errors
+    /// The server cannot be reached now.
+    pub async fn new(url: &str) -> Result<Nats, BackplaneError> {
+        let (reconnected, _) = broadcast::channel(16);
+        let events = reconnected.clone();
+        let disconnected = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let client = async_nats::ConnectOptions::new()
+            .connection_timeout(Duration::from_secs(5))
+            .reconnect_delay_callback(|attempt| {
+                let ceiling = Duration::from_millis(50)
+                    .saturating_mul(2u32.saturating_pow(attempt.min(16) as u32))
+                    .min(Duration::from_secs(4));
+                ceiling.mul_f64(0.5 + fastrand::f64() / 2.0)
+            })
+            .event_callback(move |event| {
+                let events = events.clone();
+                let disconnected = disconnected.clone();
+                async move {
+                    use std::sync::atomic::Ordering;
+                    match event {
+                        async_nats::Event::Disconnected => {
+                            tracing::warn!(
+                                "livestar backplane: lost the NATS server, reconnecting"
+                            );
+                            disconnected.store(true, Ordering::SeqCst);
+                        }
+                        async_nats::Event::Connected => {
+                            if disconnected.swap(false, Ordering::SeqCst) {
+                                let _ = events.send(());
+                            }
+                        }
+                        other => tracing::debug!(%other, "nats client event"),
+                    }
+                }
+            })
+            .connect(url)
+            .await
+            .map_err(error)?;
+        Ok(Nats {
+            client,
+            reconnected,
+        })
+    }
+
+    /// Connects a backplane on the default channel; see [`Backplane::builder`] for options.
+    ///
+    /// # Errors
+    /// The server cannot be reached now.
+    pub async fn connect(url: &str) -> Result<Backplane, BackplaneError> {
+        Backplane::connect(Nats::new(url).await?).await
+    }
+}
+
+impl Transport for Nats {
+    fn name(&self) -> &'static str {
+        "nats"
+    }
+
+    fn max_payload(&self) -> usize {
+        // The server's limit (1 MiB by default), less room for headers.
+        self.client
+            .server_info()
+            .max_payload
+            .saturating_sub(1024)
+            .max(4096)
+    }
+
+    fn subscribe<'a>(&'a self, channel: &'a str) -> BoxFuture<'a, Result<Inbox, BackplaneError>> {
+        Box::pin(async move {
+            let subscriber = self
+                .client
+                .subscribe(channel.to_owned())
+                .await
+                .map_err(error)?;
+            self.client.flush().await.map_err(error)?;
+            let messages = subscriber.map(|message| Incoming::Message(message.payload));
+            let client = self.client.clone();
+            let heals = futures::stream::unfold(
+                (self.reconnected.subscribe(), client),
+                |(mut rx, client)| async move {
+                    loop {
+                        match rx.recv().await {
+                            Ok(()) | Err(broadcast::error::RecvError::Lagged(_)) => {
+                                // A round trip: the client re-sent its subscriptions before it.
+                                if client.flush().await.is_ok() {
+                                    return Some((Incoming::Resubscribed, (rx, client)));
+                                }
+                            }
+                            Err(broadcast::error::RecvError::Closed) => return None,
+                        }
+                    }
+                },
+            );
+            Ok(futures::stream::select(messages, heals).boxed())
+        })
+    }
+
+    fn publish<'a>(
+        &'a self,
+        channel: &'a str,
+        payloads: &'a [Bytes],
+    ) -> BoxFuture<'a, Result<(), BackplaneError>> {
+        Box::pin(async move {
+            for payload in payloads {
+                self.client
+                    .publish(channel.to_owned(), payload.clone())
+                    .await
+                    .map_err(error)?;
+            }
+            Ok(())
+        })
+    }
+}

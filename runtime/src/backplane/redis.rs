@@ -1,0 +1,149 @@
+//! The Redis backplane: Redis pub/sub through the `redis` crate (tokio, multiplexed).
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures::StreamExt;
+use futures::future::BoxFuture;
+use redis::aio::MultiplexedConnection;
+
+use super::{Backplane, BackplaneError, Inbox, Incoming, Transport, lock};
+
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Redis pub/sub as a [`Transport`]: one connection subscribed to the backplane's channel, one
+/// multiplexed connection to publish.
+///
+/// Failures: when the subscription connection drops (a Redis restart, `CLIENT KILL TYPE
+/// pubsub`, a network cut) the backplane reconnects with backoff and heals; a publish that
+/// fails reconnects once and, if that fails too, is dropped and logged. Redis pub/sub keeps no
+/// history: what is published while a process is disconnected is not replayed to it, which is
+/// why the backplane heals by invalidating instead.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), livestar::backplane::BackplaneError> {
+/// use livestar::backplane::{Backplane, Redis};
+/// use livestar::hub::Hub;
+/// use livestar::invalidate::Notifier;
+///
+/// let backplane = Redis::connect("redis://127.0.0.1:6379").await?;
+/// let hub = Hub::with_backplane(&backplane);
+/// let changed: Notifier<u64> = Notifier::with_backplane(&backplane, "todos");
+///
+/// // Or with options:
+/// let backplane = Backplane::builder().channel("shop").connect(Redis::new("redis://127.0.0.1")?).await?;
+/// # let _ = (hub, changed, backplane);
+/// # Ok(())
+/// # }
+/// ```
+pub struct Redis {
+    client: redis::Client,
+    publisher: Mutex<Option<MultiplexedConnection>>,
+}
+
+impl std::fmt::Debug for Redis {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Redis").finish_non_exhaustive()
+    }
+}
+
+fn error(e: impl std::fmt::Display) -> BackplaneError {
+    BackplaneError::new("redis", e)
+}
+
+impl Redis {
+    /// A transport for the server at `url` (`redis://host:port/db`); connects nothing yet.
+    ///
+    /// # Errors
+    /// The URL does not parse.
+    pub fn new(url: &str) -> Result<Redis, BackplaneError> {
+        Ok(Redis {
+            client: redis::Client::open(url).map_err(error)?,
+            publisher: Mutex::new(None),
+        })
+    }
+
+    /// Connects a backplane on the default channel; see [`Backplane::builder`] for options.
+    ///
+    /// # Errors
+    /// The URL does not parse or the server cannot be reached now.
+    pub async fn connect(url: &str) -> Result<Backplane, BackplaneError> {
+        Backplane::connect(Redis::new(url)?).await
+    }
+
+    async fn publisher(&self) -> Result<MultiplexedConnection, BackplaneError> {
+        if let Some(connection) = lock(&self.publisher).clone() {
+            return Ok(connection);
+        }
+        let connection = tokio::time::timeout(
+            CONNECT_TIMEOUT,
+            self.client.get_multiplexed_async_connection(),
+        )
+        .await
+        .map_err(|_| error("connection timed out"))?
+        .map_err(error)?;
+        *lock(&self.publisher) = Some(connection.clone());
+        Ok(connection)
+    }
+
+    async fn publish_all(&self, channel: &str, payloads: &[Bytes]) -> Result<(), BackplaneError> {
+        let mut connection = self.publisher().await?;
+        let mut pipe = redis::pipe();
+        for payload in payloads {
+            pipe.cmd("PUBLISH")
+                .arg(channel)
+                .arg(payload.as_ref())
+                .ignore();
+        }
+        let sent: Result<(), _> = pipe.query_async(&mut connection).await;
+        if sent.is_err() {
+            *lock(&self.publisher) = None;
+        }
+        sent.map_err(error)
+    }
+}
+
+impl Transport for Redis {
+    fn name(&self) -> &'static str {
+        "redis"
+    }
+
+    fn max_payload(&self) -> usize {
+        // Redis takes up to 512 MB; a bound keeps one message from stalling the connection.
+        8 * 1024 * 1024
+    }
+
+    fn subscribe<'a>(&'a self, channel: &'a str) -> BoxFuture<'a, Result<Inbox, BackplaneError>> {
+        Box::pin(async move {
+            let mut pubsub = tokio::time::timeout(CONNECT_TIMEOUT, self.client.get_async_pubsub())
+                .await
+                .map_err(|_| error("connection timed out"))?
+                .map_err(error)?;
+            pubsub.subscribe(channel).await.map_err(error)?;
+            let (sink, messages) = pubsub.split();
+            // The sink is kept with the stream: dropping it could close the connection.
+            let inbox = messages
+                .map(move |message| {
+                    let _keep = &sink;
+                    Incoming::Message(Bytes::copy_from_slice(message.get_payload_bytes()))
+                })
+                .boxed();
+            Ok(inbox)
+        })
+    }
+
+    fn publish<'a>(
+        &'a self,
+        channel: &'a str,
+        payloads: &'a [Bytes],
+    ) -> BoxFuture<'a, Result<(), BackplaneError>> {
+        Box::pin(async move {
+            match self.publish_all(channel, payloads).await {
+                Ok(()) => Ok(()),
+                // Once more on a fresh connection: the cached one may have died with the server.
+                Err(_) => self.publish_all(channel, payloads).await,
+            }
+        })
+    }
+}

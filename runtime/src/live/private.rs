@@ -1,0 +1,298 @@
+//! What `#[live_view]` expansions call. Not a public API: it changes with the macro.
+#![allow(missing_docs)]
+
+use std::cell::Cell;
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+pub use axum::extract::{FromRequest, FromRequestParts};
+use axum::response::{IntoResponse, Response};
+use futures::Stream;
+use http::request::Parts;
+
+use super::runner::Runner;
+use super::{Failure, Gauge, OPEN_SUBSCRIPTIONS};
+use crate::event::Mode;
+use crate::invalidate::{IntoInvalidation, Invalidation};
+use crate::render::{Html, Render};
+use crate::stream::Heartbeat;
+
+pub use super::action::push_segment;
+pub use axum::Router;
+pub use axum::response::Response as HttpResponse;
+pub use core::convert::Infallible as Never;
+
+/// The options of one `#[live_view]`, as written in its attribute.
+pub struct Config {
+    pub path: &'static str,
+    pub heartbeat: Heartbeat,
+    pub selector: Option<&'static str>,
+    pub mode: Mode,
+    pub retry: Duration,
+    pub error_view: Option<fn(&Failure) -> Html>,
+}
+
+impl Config {
+    pub fn new(path: &'static str) -> Self {
+        Config {
+            path,
+            heartbeat: Heartbeat::default(),
+            selector: None,
+            mode: Mode::Outer,
+            retry: crate::event::DEFAULT_RETRY,
+            error_view: None,
+        }
+    }
+}
+
+/// `Heartbeat::every(ms)` for the literal of the attribute.
+pub fn heartbeat_millis(ms: u64) -> Heartbeat {
+    Heartbeat::every(Duration::from_millis(ms))
+}
+
+/// The `Last-Event-ID` request header: the id of the last patch the client got.
+pub struct LastEventId(pub Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for LastEventId {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Infallible> {
+        Ok(LastEventId(
+            parts
+                .headers
+                .get("last-event-id")
+                .and_then(|value| value.to_str().ok())
+                .map(str::to_owned),
+        ))
+    }
+}
+
+/// Serves one connection of a live view.
+pub async fn serve<T, E, L, Fut, V>(
+    config: Config,
+    last_event_id: LastEventId,
+    wakeups: Invalidation,
+    load: L,
+    view: V,
+) -> Response
+where
+    L: FnMut() -> Fut + Send + 'static,
+    Fut: Future<Output = Result<T, E>> + Send + 'static,
+    E: IntoResponse,
+    T: Send + 'static,
+    V: Fn(&T) -> String + Send + Sync + 'static,
+{
+    Runner::new(load, view, config)
+        .serve(last_event_id.0, wakeups)
+        .await
+}
+
+/// The wake-ups of every `invalidate` expression of one connection.
+pub fn merge<const N: usize>(sources: [Invalidation; N]) -> Invalidation {
+    if N == 0 {
+        return Invalidation::never();
+    }
+    Invalidation::merge(sources)
+}
+
+/// An invalidation source, counted in [`super::open_subscriptions`] while it lives.
+struct Counted {
+    inner: Invalidation,
+    _gauge: Gauge,
+}
+
+impl Stream for Counted {
+    type Item = ();
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<()>> {
+        Pin::new(&mut self.inner).poll_next(cx)
+    }
+}
+
+fn counted(inner: Invalidation) -> Invalidation {
+    Invalidation::from_stream(Counted {
+        inner,
+        _gauge: Gauge::new(&OPEN_SUBSCRIPTIONS),
+    })
+}
+
+/// One `invalidate` expression, on its way to an [`Invalidation`]. Method resolution picks
+/// [`ViaIntoInvalidation`] when the value implements `IntoInvalidation`, else [`ViaStream`]
+/// for any `Stream`, else [`ViaNothing`], whose bound reports the expression as not a source.
+pub struct Source<T>(Cell<Option<T>>);
+
+impl<T> Source<T> {
+    pub fn new(value: T) -> Self {
+        Source(Cell::new(Some(value)))
+    }
+}
+
+pub trait ViaIntoInvalidation {
+    fn livestar_invalidation(&self) -> Invalidation;
+}
+
+impl<T: IntoInvalidation> ViaIntoInvalidation for &Source<T> {
+    fn livestar_invalidation(&self) -> Invalidation {
+        self.0.take().map_or_else(Invalidation::never, |value| {
+            counted(value.into_invalidation())
+        })
+    }
+}
+
+pub trait ViaStream {
+    fn livestar_invalidation(&self) -> Invalidation;
+}
+
+impl<T: Stream + Send + 'static> ViaStream for &&Source<T> {
+    fn livestar_invalidation(&self) -> Invalidation {
+        self.0.take().map_or_else(Invalidation::never, |value| {
+            counted(Invalidation::from_stream(value))
+        })
+    }
+}
+
+pub trait ViaNothing<T> {
+    fn livestar_invalidation(&self) -> Invalidation
+    where
+        T: InvalidationSource;
+}
+
+impl<T> ViaNothing<T> for Source<T> {
+    fn livestar_invalidation(&self) -> Invalidation
+    where
+        T: InvalidationSource,
+    {
+        Invalidation::never()
+    }
+}
+
+/// Only for the error message of an `invalidate` expression that cannot wake a live view.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot wake a live view: it is not an invalidation source",
+    label = "not an invalidation source",
+    note = "`invalidate = [...]` takes a `futures::Stream` of anything, a tokio `broadcast`, `watch` or `mpsc` receiver, an `Arc<tokio::sync::Notify>`, or any type implementing `livestar::invalidate::IntoInvalidation`"
+)]
+pub trait InvalidationSource {}
+
+/// Checks that an extractor can be handed to the load function again on every wake-up.
+#[diagnostic::on_unimplemented(
+    message = "the live view argument `{Self}` must implement `Clone`",
+    label = "a live view calls its load function again on every wake-up, with a clone of this argument",
+    note = "derive `Clone` on the extractor, or extract something cloneable (for example `State<Arc<..>>`)"
+)]
+pub trait ReloadArgument: Clone + Send + Sync + 'static {}
+
+impl<T: Clone + Send + Sync + 'static> ReloadArgument for T {}
+
+/// Checks the error type of a `Result` returned by the load function.
+#[diagnostic::on_unimplemented(
+    message = "the load function's error type `{Self}` cannot become an HTTP response",
+    label = "an `Err` of the first load is sent as the response, so it must implement `axum::response::IntoResponse`",
+    note = "return `Result<T, E>` with `E: IntoResponse` (for example `(StatusCode, String)`), or implement `IntoResponse` for your error type"
+)]
+pub trait LoadError: IntoResponse {}
+
+impl<E: IntoResponse> LoadError for E {}
+
+/// The `Ok` and `Err` types of what a load function returns.
+pub trait LoadResult {
+    type Ok;
+    type Err: LoadError;
+    fn into_result(self) -> Result<Self::Ok, Self::Err>;
+}
+
+impl<T, E: LoadError> LoadResult for Result<T, E> {
+    type Ok = T;
+    type Err = E;
+    fn into_result(self) -> Result<T, E> {
+        self
+    }
+}
+
+/// A load function that cannot fail.
+pub fn infallible<T>(value: T) -> Result<T, Infallible> {
+    Ok(value)
+}
+
+/// The router with `handler` at `path`.
+pub fn route<H, T, S>(path: &str, handler: H) -> axum::Router<S>
+where
+    H: axum::handler::Handler<T, S>,
+    T: 'static,
+    S: Clone + Send + Sync + 'static,
+{
+    axum::Router::new().route(path, axum::routing::get(handler))
+}
+
+/// The HTTP response of an expansion that failed to compile; never called at run time.
+pub fn unreachable_response() -> Response {
+    http::StatusCode::INTERNAL_SERVER_ERROR.into_response()
+}
+
+/// Checks the error type of a `Result<T, E>` load function and turns an error into its
+/// response at once, so a wrong error type is reported here only.
+#[allow(clippy::result_large_err)] // the response is what the handler returns anyway
+pub fn load_result<T, E: LoadError>(result: Result<T, E>) -> Result<T, Response> {
+    result.map_err(IntoResponse::into_response)
+}
+
+/// Checks what a view returns.
+#[diagnostic::on_unimplemented(
+    message = "a live view's view must return `Html` (or another `livestar::render::Render`), not `{Self}`",
+    label = "this view returns `{Self}`",
+    note = "write the view as `fn view(state: &State) -> Html`"
+)]
+pub trait ViewOutput: Render {}
+
+impl<T: Render> ViewOutput for T {}
+
+/// What a view returned, checked: it renders whatever `H` is, so a view of the wrong type is
+/// reported once, at the `view` option, and not again wherever the rendering is used.
+pub struct Viewed<H> {
+    value: H,
+    render: fn(&H, &mut String),
+}
+
+pub fn view_output<H: ViewOutput>(html: H) -> Viewed<H> {
+    Viewed {
+        value: html,
+        render: <H as Render>::render_to,
+    }
+}
+
+/// The rendered text of a view that returned `Html`: its own buffer, not a copy.
+pub trait HtmlByValue {
+    fn livestar_html(self) -> String;
+}
+
+impl HtmlByValue for Viewed<Html> {
+    fn livestar_html(self) -> String {
+        self.value.into_string()
+    }
+}
+
+/// The rendered text of a view that returned another `Render`.
+pub trait HtmlByRender {
+    fn livestar_html(self) -> String;
+}
+
+impl<H> HtmlByRender for &Viewed<H> {
+    fn livestar_html(self) -> String {
+        let mut html = String::new();
+        (self.render)(&self.value, &mut html);
+        html
+    }
+}
+
+/// What an `error_view` returns, as the `Html` the runtime sends.
+pub fn error_view_output<H: ViewOutput>(html: H) -> Html {
+    html.render()
+}
+
+/// A clone of an extractor (or of a binding of its pattern) for one more load.
+pub fn reload_clone<T: ReloadArgument>(value: &T) -> T {
+    value.clone()
+}
