@@ -226,6 +226,21 @@ async fn after_an_outage_every_view_is_invalidated_and_rooms_reload(rig: Option<
     assert!(delivered, "no delivery from a to b after the outage");
 }
 
+async fn local_delivery_keeps_working_while_the_broker_is_down(rig: Option<Rig>) {
+    let Some(mut rig) = rig else { return };
+    let on_a: Notifier<u64> = Notifier::with_backplane(&rig.a, "todos");
+    let hub_a = Hub::with_backplane(&rig.a);
+    let mut client = hub_a.join_room("r").into_frames();
+    let mut view = on_a.subscribe(&1);
+
+    rig.take_down().await;
+
+    assert_eq!(on_a.notify(&1), 1);
+    within("the local wake-up", view.next()).await;
+    assert_eq!(hub_a.room("r").send(Event::comment("local")), Ok(1));
+    assert_eq!(next_frame(&mut client).await, ": local\n\n");
+}
+
 macro_rules! conformance {
     ($broker:ident, $module:ident) => {
         mod $module {
@@ -291,6 +306,17 @@ conformance!(Postgres, postgres);
 
 mod heal {
     use super::*;
+
+    #[tokio::test]
+    async fn memory_local_delivery_keeps_working_while_the_broker_is_down() {
+        local_delivery_keeps_working_while_the_broker_is_down(Rig::new(Broker::Memory).await).await;
+    }
+
+    #[tokio::test]
+    async fn nats_local_delivery_keeps_working_while_the_server_is_down() {
+        local_delivery_keeps_working_while_the_broker_is_down(Rig::nats_with_own_server().await)
+            .await;
+    }
 
     #[tokio::test]
     async fn memory_after_an_outage_every_view_is_invalidated_and_rooms_reload() {

@@ -162,6 +162,9 @@ pub(crate) trait Listener: Send + Sync {
     fn healed(&self);
 }
 
+/// The listeners of each topic, with their registration ids.
+type Listeners = HashMap<String, Vec<(u64, Arc<dyn Listener>)>>;
+
 /// Keeps a listener registered; unregisters on drop.
 pub(crate) struct Registration {
     inner: Weak<Inner>,
@@ -207,7 +210,7 @@ struct Inner {
     broker: &'static str,
     max_payload: usize,
     max_message: usize,
-    listeners: Mutex<HashMap<String, Vec<(u64, Arc<dyn Listener>)>>>,
+    listeners: Mutex<Listeners>,
     next_listener: AtomicU64,
     next_message: AtomicU64,
     outbox: mpsc::Sender<Vec<Bytes>>,

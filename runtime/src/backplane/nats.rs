@@ -101,6 +101,22 @@ impl Nats {
     }
 }
 
+/// Returns once the server has processed everything this client sent before (a `flush` only
+/// writes to the socket): a message to a private subject comes back after the server has
+/// handled the earlier `SUB`s.
+async fn round_trip(client: &async_nats::Client) -> Result<(), BackplaneError> {
+    let subject = format!("_livestar.probe.{:016x}", fastrand::u64(..));
+    let mut probe = client.subscribe(subject.clone()).await.map_err(error)?;
+    client.publish(subject, Bytes::new()).await.map_err(error)?;
+    match tokio::time::timeout(Duration::from_secs(5), probe.next()).await {
+        Ok(Some(_)) => Ok(()),
+        Ok(None) => Err(error("the connection closed during the subscription")),
+        Err(_) => Err(error(
+            "the server did not confirm the subscription within 5 s",
+        )),
+    }
+}
+
 impl Transport for Nats {
     fn name(&self) -> &'static str {
         "nats"
@@ -122,7 +138,7 @@ impl Transport for Nats {
                 .subscribe(channel.to_owned())
                 .await
                 .map_err(error)?;
-            self.client.flush().await.map_err(error)?;
+            round_trip(&self.client).await?;
             let messages = subscriber.map(|message| Incoming::Message(message.payload));
             let client = self.client.clone();
             let heals = futures::stream::unfold(
@@ -131,8 +147,8 @@ impl Transport for Nats {
                     loop {
                         match rx.recv().await {
                             Ok(()) | Err(broadcast::error::RecvError::Lagged(_)) => {
-                                // A round trip: the client re-sent its subscriptions before it.
-                                if client.flush().await.is_ok() {
+                                // The client re-sent its subscriptions before the round trip.
+                                if round_trip(&client).await.is_ok() {
                                     return Some((Incoming::Resubscribed, (rx, client)));
                                 }
                             }

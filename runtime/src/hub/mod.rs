@@ -335,11 +335,25 @@ impl Hub {
     }
 
     /// A live stream for a client of room `room`.
+    ///
+    /// ```
+    /// let hub = livestar::hub::Hub::new();
+    /// let live = hub.join_room("lobby");
+    /// assert_eq!(hub.room("lobby").presence(), 1);
+    /// # drop(live);
+    /// ```
     pub fn join_room(&self, room: &str) -> LiveStream {
         self.client().room(room).connect()
     }
 
     /// A live stream for one tab of session `session` (a user).
+    ///
+    /// ```
+    /// let hub = livestar::hub::Hub::new();
+    /// let tab = hub.join_session("user-7");
+    /// assert_eq!(hub.session("user-7").tabs(), 1);
+    /// # drop(tab);
+    /// ```
     pub fn join_session(&self, session: &str) -> LiveStream {
         self.client().session(session).connect()
     }
@@ -373,6 +387,13 @@ impl Hub {
     }
 
     /// Connected clients of this process.
+    ///
+    /// ```
+    /// let hub = livestar::hub::Hub::new();
+    /// let client = hub.client().room("a").room("b").session("u").connect();
+    /// assert_eq!(hub.clients(), 1);
+    /// # drop(client);
+    /// ```
     pub fn clients(&self) -> usize {
         let members = lock(&self.inner.members);
         let mut ids: Vec<u64> = members
@@ -576,6 +597,13 @@ impl Room<'_> {
     }
 
     /// The number of clients in the room, in this process.
+    ///
+    /// ```
+    /// let hub = livestar::hub::Hub::new();
+    /// let (a, b) = (hub.join_room("lobby"), hub.join_room("lobby"));
+    /// assert_eq!(hub.room("lobby").presence(), 2);
+    /// # drop((a, b));
+    /// ```
     pub fn presence(&self) -> usize {
         lock(&self.hub.inner.members)
             .rooms
@@ -648,6 +676,11 @@ impl Session<'_> {
     }
 
     /// The number of connected tabs of the session, in this process.
+    ///
+    /// ```
+    /// let hub = livestar::hub::Hub::new();
+    /// assert_eq!(hub.session("nobody").tabs(), 0);
+    /// ```
     pub fn tabs(&self) -> usize {
         lock(&self.hub.inner.members)
             .sessions

@@ -242,6 +242,16 @@ impl Rig {
         }
     }
 
+    /// Makes the broker unreachable until the rig is dropped (memory: down; NATS: the rig's own
+    /// server stopped).
+    pub async fn take_down(&mut self) {
+        match &mut self.outage {
+            Outage::Memory(memory) => memory.set_down(true),
+            Outage::Nats(server) => server.stop().await,
+            _ => panic!("this rig cannot take its broker down"),
+        }
+    }
+
     /// Whether the broker's outage can be simulated while processes keep running (memory).
     pub fn memory(&self) -> Option<&MemoryBroker> {
         match &self.outage {
