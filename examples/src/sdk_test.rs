@@ -87,7 +87,8 @@ impl TestEvent {
                 event_id,
                 retry_duration,
             } => {
-                let mut patch = livestar::event::PatchElements::from_html(elements.unwrap_or_default());
+                let mut patch =
+                    livestar::event::PatchElements::from_html(elements.unwrap_or_default());
                 if let Some(selector) = selector {
                     patch = patch.selector(selector);
                 }
@@ -95,7 +96,8 @@ impl TestEvent {
                     patch = patch.mode(mode.parse::<Mode>().map_err(|e| e.to_string())?);
                 }
                 if let Some(namespace) = namespace {
-                    patch = patch.namespace(namespace.parse::<Namespace>().map_err(|e| e.to_string())?);
+                    patch =
+                        patch.namespace(namespace.parse::<Namespace>().map_err(|e| e.to_string())?);
                 }
                 patch = patch.use_view_transition(use_view_transition.unwrap_or(false));
                 if let Some(id) = event_id {
@@ -116,7 +118,9 @@ impl TestEvent {
                 let mut patch = match (signals_raw, signals) {
                     (Some(raw), _) => Event::patch_signals_raw(raw),
                     (None, Some(signals)) => Event::patch_signals(signals),
-                    (None, None) => return Err("patchSignals needs `signals` or `signals-raw`".into()),
+                    (None, None) => {
+                        return Err("patchSignals needs `signals` or `signals-raw`".into());
+                    }
                 };
                 patch = patch.only_if_missing(only_if_missing.unwrap_or(false));
                 if let Some(id) = event_id {
@@ -134,7 +138,8 @@ impl TestEvent {
                 event_id,
                 retry_duration,
             } => {
-                let mut run = Event::execute_script(script).auto_remove(auto_remove.unwrap_or(true));
+                let mut run =
+                    Event::execute_script(script).auto_remove(auto_remove.unwrap_or(true));
                 for (name, value) in attributes.unwrap_or_default() {
                     let value = match value {
                         serde_json::Value::String(text) => text,

@@ -217,7 +217,11 @@ where
 /// Finds the `datastar` parameter in a query string.
 fn signals_in_query(query: &str, limit: usize) -> Result<String, SignalsRejection> {
     // Percent-encoding at most triples a value, so a query this long cannot be within the limit.
-    if query.len() > limit.saturating_mul(3).saturating_add(QUERY_PARAMETER.len() + 1) {
+    if query.len()
+        > limit
+            .saturating_mul(3)
+            .saturating_add(QUERY_PARAMETER.len() + 1)
+    {
         return Err(SignalsRejection::TooLarge {
             limit,
             in_query: true,

@@ -53,7 +53,10 @@ async fn run_case(method: &str, input: &str) -> (StatusCode, String) {
     let body = axum::body::to_bytes(response.into_body(), usize::MAX)
         .await
         .expect("body");
-    (status, String::from_utf8(body.to_vec()).expect("UTF-8 body"))
+    (
+        status,
+        String::from_utf8(body.to_vec()).expect("UTF-8 body"),
+    )
 }
 
 fn url_encode(text: &str) -> String {
@@ -86,13 +89,18 @@ fn parse_events(body: &str) -> Vec<ComparableEvent> {
                 let value = value.trim();
                 if name == "data" {
                     let (key, rest) = value.split_once(' ').unwrap_or((value, ""));
-                    data.entry(key.to_owned()).or_default().push(rest.to_owned());
+                    data.entry(key.to_owned())
+                        .or_default()
+                        .push(rest.to_owned());
                 } else {
                     fields.insert(name.to_owned(), value.to_owned());
                 }
             }
             if let Some(lines) = data.remove("elements") {
-                data.insert("elements".to_owned(), vec![normalise_html(&lines.join("\n"))]);
+                data.insert(
+                    "elements".to_owned(),
+                    vec![normalise_html(&lines.join("\n"))],
+                );
             }
             ComparableEvent { fields, data }
         })
@@ -134,7 +142,11 @@ fn normalise_html(html: &str) -> String {
 #[tokio::test]
 async fn every_golden_case_passes() {
     let cases = cases();
-    assert_eq!(cases.len(), 20, "the suite has 19 GET cases and 1 POST case");
+    assert_eq!(
+        cases.len(),
+        20,
+        "the suite has 19 GET cases and 1 POST case"
+    );
     let mut failures = Vec::new();
     for (method, dir) in &cases {
         let input = std::fs::read_to_string(dir.join("input.json")).expect("input.json");
@@ -152,7 +164,12 @@ async fn every_golden_case_passes() {
             ));
         }
     }
-    assert!(failures.is_empty(), "{} case(s) failed:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} case(s) failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[tokio::test]
@@ -164,14 +181,19 @@ async fn golden_cases_in_canonical_order_match_byte_for_byte() {
         let expected = std::fs::read_to_string(dir.join("output.txt")).expect("output.txt");
         let (_, body) = run_case(&method, &input).await;
         let canonical = expected.find("data: mode").is_none_or(|mode| {
-            expected.find("data: selector").is_none_or(|selector| selector < mode)
+            expected
+                .find("data: selector")
+                .is_none_or(|selector| selector < mode)
         });
         if canonical && !expected.contains("<script") {
             assert_eq!(body.trim_end(), expected.trim_end(), "{}", dir.display());
             compared += 1;
         }
     }
-    assert!(compared >= 14, "only {compared} cases were in canonical order");
+    assert!(
+        compared >= 14,
+        "only {compared} cases were in canonical order"
+    );
 }
 
 #[tokio::test]

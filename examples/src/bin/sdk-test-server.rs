@@ -9,8 +9,12 @@ use std::net::{Ipv4Addr, SocketAddr};
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     let port = port_from_args(std::env::args().skip(1))?;
-    let listener = tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, port))).await?;
-    println!("sdk-test-server listening on http://{}/test", listener.local_addr()?);
+    let listener =
+        tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, port))).await?;
+    println!(
+        "sdk-test-server listening on http://{}/test",
+        listener.local_addr()?
+    );
     axum::serve(listener, livestar_examples::sdk_test::router()).await
 }
 
@@ -21,9 +25,9 @@ fn port_from_args(mut args: impl Iterator<Item = String>) -> std::io::Result<u16
             "--port" => args.next(),
             other => other.strip_prefix("--port=").map(str::to_owned),
         };
-        port = value
-            .and_then(|v| v.parse().ok())
-            .ok_or_else(|| std::io::Error::other(format!("usage: sdk-test-server [--port N] (got `{arg}`)")))?;
+        port = value.and_then(|v| v.parse().ok()).ok_or_else(|| {
+            std::io::Error::other(format!("usage: sdk-test-server [--port N] (got `{arg}`)"))
+        })?;
     }
     Ok(port)
 }

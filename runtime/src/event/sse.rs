@@ -98,7 +98,9 @@ impl<'a> Iterator for Lines<'a> {
             }
             Some(at) => {
                 let line = &rest[..at];
-                let skip = if rest.as_bytes()[at] == b'\r' && rest.as_bytes().get(at + 1) == Some(&b'\n') {
+                let skip = if rest.as_bytes()[at] == b'\r'
+                    && rest.as_bytes().get(at + 1) == Some(&b'\n')
+                {
                     2
                 } else {
                     1
