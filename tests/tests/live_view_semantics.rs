@@ -458,7 +458,7 @@ fn typed_link_renders_the_live_action() {
     // As `Render` (in an attribute) the quotes are escaped; the browser decodes them.
     assert_eq!(
         items::get().render().as_str(),
-        "@get(&#x27;/items/live&#x27;, {retry: &#x27;always&#x27;, retryMaxCount: 1000})"
+        "@get(&#39;/items/live&#39;, {retry: &#39;always&#39;, retryMaxCount: 1000})"
     );
 }
 

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use crate::render::{Render, escape_attr};
+use crate::render::{AttributeValue, Render, escape_attr};
 
 /// How many failed reconnects the Datastar client tries before it gives up on a live view,
 /// as [`Action`] asks it (the client's own default is 10, about five minutes with its
@@ -27,7 +27,17 @@ pub const DEFAULT_RETRY_MAX_COUNT: u32 = 1000;
 ///     "@get('/todos/live', {retry: 'always', retryMaxCount: 1000})"
 /// );
 /// let page = format!(r#"<main data-init="{}">Loading...</main>"#, action.render().as_str());
-/// assert!(page.starts_with(r#"<main data-init="@get(&#x27;/todos/live&#x27;, "#));
+/// assert!(page.starts_with(r#"<main data-init="@get(&#39;/todos/live&#39;, "#));
+/// ```
+///
+/// In `html!` it is an attribute value:
+///
+/// ```
+/// use livestar::live::Action;
+/// use livestar::prelude::*;
+///
+/// let page = html! { <main data-init={Action::get("/todos/live")}>"Loading..."</main> };
+/// assert!(page.as_str().starts_with(r#"<main data-init="@get(&#39;/todos/live&#39;, {retry: "#));
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Action {
@@ -105,6 +115,12 @@ impl fmt::Display for Action {
 
 impl Render for Action {
     fn render_to(&self, buf: &mut String) {
+        escape_attr(&self.to_string(), buf);
+    }
+}
+
+impl AttributeValue for Action {
+    fn render_value(&self, buf: &mut String) {
         escape_attr(&self.to_string(), buf);
     }
 }
