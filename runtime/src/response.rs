@@ -172,61 +172,44 @@ builder_responses!(PatchElements, PatchSignals, ExecuteScript);
 /// An HTML fragment answered as `text/html`: the client patches it as a
 /// `datastar-patch-elements` event, with the options carried in `datastar-*` headers.
 ///
+/// Set the options on a [`PatchElements`] and convert it, so both forms of a patch are built
+/// the same way:
+///
 /// ```
-/// use livestar::event::Mode;
-/// use livestar::render::Html;
+/// use livestar::event::{Event, Mode};
+/// use livestar::prelude::*;
 /// use livestar::response::Fragment;
 ///
 /// async fn badge() -> Fragment {
-///     Fragment::new(Html::from_trusted("<span>3</span>".into())).selector("#badge").mode(Mode::Inner)
+///     Fragment::from(Event::patch_elements(html! { <span>"3"</span> }).selector("#badge").mode(Mode::Inner))
 /// }
 /// ```
 #[derive(Clone, Debug)]
 #[must_use = "a fragment does nothing until it is returned as a response"]
 pub struct Fragment {
-    html: String,
-    selector: Option<String>,
-    mode: Mode,
-    namespace: Namespace,
-    use_view_transition: bool,
+    patch: PatchElements,
 }
 
 impl Fragment {
-    /// Answers with `html`, rendered now.
+    /// Answers with `html`, rendered now, morphed into the page by `id`.
+    ///
+    /// ```
+    /// use livestar::prelude::*;
+    /// use livestar::response::Fragment;
+    ///
+    /// let fragment = Fragment::new(html! { <p id="greeting">"hi"</p> });
+    /// # let _ = fragment;
+    /// ```
     pub fn new(html: impl Render) -> Self {
-        let mut buf = String::new();
-        html.render_to(&mut buf);
         Fragment {
-            html: buf,
-            selector: None,
-            mode: Mode::Outer,
-            namespace: Namespace::Html,
-            use_view_transition: false,
+            patch: PatchElements::new(html),
         }
     }
+}
 
-    /// Targets the elements matching `selector` (header `datastar-selector`).
-    pub fn selector(mut self, selector: impl Into<String>) -> Self {
-        self.selector = Some(selector.into());
-        self
-    }
-
-    /// Sets the patch mode (header `datastar-mode`).
-    pub fn mode(mut self, mode: Mode) -> Self {
-        self.mode = mode;
-        self
-    }
-
-    /// Sets the namespace (header `datastar-namespace`).
-    pub fn namespace(mut self, namespace: Namespace) -> Self {
-        self.namespace = namespace;
-        self
-    }
-
-    /// Runs the patch in a view transition (header `datastar-use-view-transition`).
-    pub fn use_view_transition(mut self, on: bool) -> Self {
-        self.use_view_transition = on;
-        self
+impl From<PatchElements> for Fragment {
+    fn from(patch: PatchElements) -> Self {
+        Fragment { patch }
     }
 }
 
@@ -237,19 +220,20 @@ impl IntoResponse for Fragment {
             header::CONTENT_TYPE,
             HeaderValue::from_static("text/html; charset=utf-8"),
         );
-        if let Some(selector) = &self.selector {
+        let patch = self.patch;
+        if let Some(selector) = &patch.selector {
             insert_text(&mut headers, "datastar-selector", selector);
         }
-        if self.mode != Mode::Outer {
-            insert_text(&mut headers, "datastar-mode", self.mode.as_str());
+        if patch.mode != Mode::Outer {
+            insert_text(&mut headers, "datastar-mode", patch.mode.as_str());
         }
-        if self.namespace != Namespace::Html {
-            insert_text(&mut headers, "datastar-namespace", self.namespace.as_str());
+        if patch.namespace != Namespace::Html {
+            insert_text(&mut headers, "datastar-namespace", patch.namespace.as_str());
         }
-        if self.use_view_transition {
+        if patch.use_view_transition {
             insert_text(&mut headers, "datastar-use-view-transition", "true");
         }
-        (headers, self.html).into_response()
+        (headers, patch.elements.unwrap_or_default()).into_response()
     }
 }
 
@@ -272,6 +256,11 @@ pub struct SignalsJson {
 impl SignalsJson {
     /// Answers with `signals` serialised as JSON (see [`Event::patch_signals`] for what a
     /// serialisation error does).
+    ///
+    /// ```
+    /// let reset = livestar::response::SignalsJson::new(serde_json::json!({ "draft": "" }));
+    /// # let _ = reset;
+    /// ```
     pub fn new(signals: impl serde::Serialize) -> Self {
         SignalsJson {
             patch: PatchSignals::new(signals),
@@ -279,6 +268,13 @@ impl SignalsJson {
     }
 
     /// Only sets signals the client does not have (header `datastar-only-if-missing`).
+    ///
+    /// ```
+    /// use livestar::response::SignalsJson;
+    ///
+    /// let defaults = SignalsJson::new(serde_json::json!({ "page": 1 })).only_if_missing(true);
+    /// # let _ = defaults;
+    /// ```
     pub fn only_if_missing(mut self, on: bool) -> Self {
         self.patch = self.patch.only_if_missing(on);
         self
@@ -317,7 +313,12 @@ pub struct Script {
 }
 
 impl Script {
-    /// Answers with `script`.
+    /// Answers with `script` (sent verbatim).
+    ///
+    /// ```
+    /// let script = livestar::response::Script::new("document.title = 'done'");
+    /// # let _ = script;
+    /// ```
     pub fn new(script: impl Into<String>) -> Self {
         Script {
             script: script.into(),
@@ -326,6 +327,11 @@ impl Script {
     }
 
     /// Adds an attribute of the `<script>` element.
+    ///
+    /// ```
+    /// let script = livestar::response::Script::new("go()").attribute("type", "module");
+    /// # let _ = script;
+    /// ```
     pub fn attribute(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.attributes
             .insert(name.into(), serde_json::Value::String(value.into()));

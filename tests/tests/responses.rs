@@ -54,11 +54,13 @@ async fn builders_answer_directly() {
 
 #[tokio::test]
 async fn fragment_answers_as_html_with_its_options_in_headers() {
-    let fragment = Fragment::new(Html::from_trusted("<li>1</li>".into()))
-        .selector("#list")
-        .mode(Mode::Append)
-        .namespace(Namespace::Svg)
-        .use_view_transition(true);
+    let fragment = Fragment::from(
+        Event::patch_elements(Html::from_trusted("<li>1</li>".into()))
+            .selector("#list")
+            .mode(Mode::Append)
+            .namespace(Namespace::Svg)
+            .use_view_transition(true),
+    );
     let (parts, body) = parts(fragment.into_response()).await;
     assert_eq!(parts.headers["content-type"], "text/html; charset=utf-8");
     assert_eq!(parts.headers["datastar-selector"], "#list");
@@ -82,7 +84,7 @@ async fn fragment_defaults_send_no_option_headers() {
 
 #[tokio::test]
 async fn fragment_selector_with_line_breaks_cannot_add_headers() {
-    let fragment = Fragment::new(Html::default()).selector("#a\r\nset-cookie: evil=1");
+    let fragment = Fragment::from(Event::remove_elements("#a\r\nset-cookie: evil=1"));
     let (parts, _) = parts(fragment.into_response()).await;
     assert!(parts.headers.get("set-cookie").is_none());
     assert_eq!(parts.headers["datastar-selector"], "#a  set-cookie: evil=1");

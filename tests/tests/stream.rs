@@ -100,9 +100,19 @@ async fn response_has_event_stream_headers() {
 
 #[tokio::test]
 async fn each_event_is_flushed_as_it_is_produced() {
+    let (tx, addr) = serve_channel().await;
+    let (mut socket, _) = open(addr, "/s").await;
+    tx.send(patch("one")).expect("stream open");
+    read_until(&mut socket, "one</p>").await;
+    // The second event exists only after the first was read: nothing waits for a buffer.
+    tx.send(patch("two")).expect("stream open");
+    read_until(&mut socket, "two</p>").await;
+}
+
+/// Serves `/s`: one connection streaming whatever is sent on the returned channel.
+async fn serve_channel() -> (mpsc::UnboundedSender<Event>, std::net::SocketAddr) {
     let (tx, rx) = mpsc::unbounded_channel::<Event>();
-    let rx = std::sync::Mutex::new(Some(rx));
-    let rx = std::sync::Arc::new(rx);
+    let rx = std::sync::Arc::new(std::sync::Mutex::new(Some(rx)));
     let router = Router::new().route(
         "/s",
         get(move || {
@@ -110,13 +120,7 @@ async fn each_event_is_flushed_as_it_is_produced() {
             async move { livestar::stream(tokio_stream_from(rx)) }
         }),
     );
-    let addr = serve(router).await;
-    let (mut socket, _) = open(addr, "/s").await;
-    tx.send(patch("one")).expect("stream open");
-    read_until(&mut socket, "one</p>").await;
-    // The second event exists only after the first was read: nothing waits for a buffer.
-    tx.send(patch("two")).expect("stream open");
-    read_until(&mut socket, "two</p>").await;
+    (tx, serve(router).await)
 }
 
 fn tokio_stream_from(mut rx: mpsc::UnboundedReceiver<Event>) -> impl futures::Stream<Item = Event> {
@@ -280,16 +284,7 @@ async fn one_encoded_event_is_shared_not_copied() {
 async fn over_http2_events_stream_without_connection_headers() {
     use http_body_util::BodyExt;
 
-    let (tx, rx) = mpsc::unbounded_channel::<Event>();
-    let rx = std::sync::Arc::new(std::sync::Mutex::new(Some(rx)));
-    let router = Router::new().route(
-        "/s",
-        get(move || {
-            let rx = rx.lock().expect("lock").take().expect("one connection");
-            async move { livestar::stream(tokio_stream_from(rx)) }
-        }),
-    );
-    let addr = serve(router).await;
+    let (tx, addr) = serve_channel().await;
     let socket = TcpStream::connect(addr).await.expect("connect");
     let (mut client, connection) = hyper::client::conn::http2::handshake(
         hyper_util::rt::TokioExecutor::new(),

@@ -178,11 +178,11 @@ impl std::error::Error for UnknownName {}
 #[must_use = "an event does nothing until it is sent"]
 pub struct PatchElements {
     common: Common,
-    elements: Option<String>,
-    selector: Option<String>,
-    mode: Mode,
-    namespace: Namespace,
-    use_view_transition: bool,
+    pub(crate) elements: Option<String>,
+    pub(crate) selector: Option<String>,
+    pub(crate) mode: Mode,
+    pub(crate) namespace: Namespace,
+    pub(crate) use_view_transition: bool,
     view_transition_selector: Option<String>,
 }
 
