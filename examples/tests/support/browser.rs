@@ -9,11 +9,16 @@
 
 #![allow(dead_code)]
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use chromiumoxide::Page;
 use chromiumoxide::browser::{Browser, BrowserConfig};
+use chromiumoxide::cdp::browser_protocol::browser::BrowserContextId;
+use chromiumoxide::cdp::browser_protocol::target::{
+    CreateBrowserContextParams, CreateTargetParams,
+};
 use chromiumoxide::page::ScreenshotParams;
 use futures::StreamExt;
 use tokio::task::JoinHandle;
@@ -78,6 +83,7 @@ pub struct Scenario {
     browser: Browser,
     handler: JoinHandle<()>,
     tabs: Vec<(String, Page)>,
+    profiles: HashMap<String, BrowserContextId>,
     _profile: tempfile::TempDir,
 }
 
@@ -109,6 +115,7 @@ impl Scenario {
             browser,
             handler,
             tabs: Vec::new(),
+            profiles: HashMap::new(),
             _profile: profile,
         })
     }
@@ -120,6 +127,33 @@ impl Scenario {
             .new_page(url)
             .await
             .map_err(|e| format!("open {url} in {label}: {e}"))?;
+        self.tabs.push((label.to_owned(), page.clone()));
+        Ok(page)
+    }
+
+    /// Opens `url` in a new tab called `label` of the browser profile `profile`: a separate
+    /// context with its own cookies and connections, as another person's browser would be.
+    /// Tabs of the same profile share cookies; [`open`](Self::open) uses the default profile.
+    pub async fn open_in(&mut self, profile: &str, label: &str, url: &str) -> Result<Page, String> {
+        let context = match self.profiles.get(profile) {
+            Some(id) => id.clone(),
+            None => {
+                let id = self
+                    .browser
+                    .create_browser_context(CreateBrowserContextParams::default())
+                    .await
+                    .map_err(|e| format!("create the browser profile {profile}: {e}"))?;
+                self.profiles.insert(profile.to_owned(), id.clone());
+                id
+            }
+        };
+        let mut params = CreateTargetParams::new(url);
+        params.browser_context_id = Some(context);
+        let page = self
+            .browser
+            .new_page(params)
+            .await
+            .map_err(|e| format!("open {url} in {label} ({profile}): {e}"))?;
         self.tabs.push((label.to_owned(), page.clone()));
         Ok(page)
     }
@@ -234,9 +268,38 @@ pub async fn click(page: &Page, selector: &str) -> Result<(), String> {
     Ok(())
 }
 
-async fn front(page: &Page) -> Result<(), String> {
+/// Brings the tab to the front, as a user looks at it: Datastar closes the streams of hidden
+/// tabs (unless `openWhenHidden`) and reopens them when the tab is shown.
+pub async fn front(page: &Page) -> Result<(), String> {
     page.bring_to_front()
         .await
         .map_err(|e| format!("bring the tab to the front: {e}"))?;
     Ok(())
+}
+
+/// Waits until the text of the first element matching `selector` is `expected`.
+pub async fn wait_for_text(page: &Page, selector: &str, expected: &str) -> Result<(), String> {
+    let (s, e) = (json(selector), json(expected));
+    wait_until(
+        page,
+        &format!("{selector} reads {expected:?}"),
+        &format!("document.querySelector({s})?.textContent.trim() === {e}"),
+    )
+    .await
+}
+
+/// Waits until exactly `count` elements match `selector`.
+pub async fn wait_for_count(page: &Page, selector: &str, count: usize) -> Result<(), String> {
+    let s = json(selector);
+    wait_until(
+        page,
+        &format!("{count} elements match {selector}"),
+        &format!("document.querySelectorAll({s}).length === {count}"),
+    )
+    .await
+}
+
+/// `value` as a JavaScript string literal.
+pub fn json(value: &str) -> String {
+    serde_json::Value::String(value.to_owned()).to_string()
 }
