@@ -27,6 +27,9 @@ h1 { font-size: 1.5rem; margin: 0 0 .5rem; }
 .grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(14rem, 1fr)); gap: 1rem; }
 .grid a.card { display: block; color: inherit; text-decoration: none; margin: 0; }
 .grid a.card:hover { border-color: var(--accent); }
+.grid a.card h2 { margin-top: 0; }
+#notification-list { list-style: none; padding: 0; margin: 0; }
+.notification { padding: .4rem 0; border-bottom: 1px solid var(--line); }
 input:not([type]), input[type=text] { flex: 1; padding: .5rem .75rem; border: 1px solid var(--line); border-radius: .5rem; font: inherit; }
 button { padding: .5rem 1rem; border: 0; border-radius: .5rem; background: var(--accent); color: #fff; font: inherit; cursor: pointer; }
 button.link { background: none; color: var(--muted); padding: 0; }

@@ -286,3 +286,138 @@ impl Store for Memory {
 
 /// A shared store, as the app holds it.
 pub type SharedStore = Arc<dyn Store>;
+
+/// The same behaviours, checked against every backend; a backend whose server is unreachable
+/// is skipped (or fails, with `LIVESTAR_REQUIRE_SERVICES=1`).
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn namespace() -> String {
+        format!("lstest-store-{:016x}", fastrand::u64(..))
+    }
+
+    fn env_or(name: &str, default: &str) -> String {
+        std::env::var(name).unwrap_or_else(|_| default.to_owned())
+    }
+
+    /// Every backend reachable here, each on a fresh namespace.
+    async fn stores() -> Vec<(&'static str, SharedStore)> {
+        let required = std::env::var("LIVESTAR_REQUIRE_SERVICES").is_ok_and(|v| v == "1");
+        let mut stores: Vec<(&'static str, SharedStore)> =
+            vec![("memory", Arc::new(Memory::new()))];
+        let ns = namespace();
+        let redis =
+            RedisStore::connect(&env_or("LIVESTAR_REDIS_URL", "redis://127.0.0.1:6379"), &ns)
+                .await
+                .map(|s| Arc::new(s) as SharedStore);
+        let postgres = PostgresStore::connect(
+            &env_or(
+                "LIVESTAR_POSTGRES_URL",
+                "postgres://postgres@127.0.0.1:5432/test",
+            ),
+            &ns,
+        )
+        .await
+        .map(|s| Arc::new(s) as SharedStore);
+        let nats = NatsStore::connect(&env_or("LIVESTAR_NATS_URL", "nats://127.0.0.1:4222"), &ns)
+            .await
+            .map(|s| Arc::new(s) as SharedStore);
+        for (name, store) in [("redis", redis), ("postgres", postgres), ("nats", nats)] {
+            match store {
+                Ok(store) => stores.push((name, store)),
+                Err(error) if !required => eprintln!("SKIPPED the {name} store: {error}"),
+                Err(error) => panic!("the {name} store is required but unavailable: {error}"),
+            }
+        }
+        stores
+    }
+
+    #[tokio::test]
+    async fn todos_are_added_toggled_and_deleted_per_user() {
+        for (name, store) in stores().await {
+            let milk = store.add_todo("alice", "milk").await.expect(name);
+            let eggs = store.add_todo("alice", "eggs").await.expect(name);
+            store.add_todo("bob", "bob's").await.expect(name);
+            assert!(
+                store.toggle_todo("alice", milk.id).await.expect(name),
+                "{name}"
+            );
+            assert!(
+                store.delete_todo("alice", eggs.id).await.expect(name),
+                "{name}"
+            );
+            let todos = store.todos("alice").await.expect(name);
+            assert_eq!(
+                todos,
+                [Todo {
+                    id: milk.id,
+                    title: "milk".into(),
+                    done: true
+                }],
+                "{name}"
+            );
+            assert_eq!(store.todos("bob").await.expect(name).len(), 1, "{name}");
+        }
+    }
+
+    #[tokio::test]
+    async fn toggling_or_deleting_another_users_todo_finds_nothing() {
+        for (name, store) in stores().await {
+            let todo = store.add_todo("alice", "mine").await.expect(name);
+            assert!(
+                !store.toggle_todo("bob", todo.id).await.expect(name),
+                "{name}"
+            );
+            assert!(
+                !store.delete_todo("bob", todo.id).await.expect(name),
+                "{name}"
+            );
+            assert!(!store.todos("alice").await.expect(name)[0].done, "{name}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_room_keeps_its_last_50_messages_in_order() {
+        for (name, store) in stores().await {
+            for i in 0..HISTORY + 5 {
+                store
+                    .add_message("general", "ann", &i.to_string())
+                    .await
+                    .expect(name);
+            }
+            store
+                .add_message("other", "ann", "elsewhere")
+                .await
+                .expect(name);
+            let texts: Vec<String> = store
+                .messages("general")
+                .await
+                .expect(name)
+                .into_iter()
+                .map(|m| m.text)
+                .collect();
+            let expected: Vec<String> = (5..HISTORY + 5).map(|i| i.to_string()).collect();
+            assert_eq!(texts, expected, "{name}");
+        }
+    }
+
+    #[tokio::test]
+    async fn notifications_count_unread_until_marked_read() {
+        for (name, store) in stores().await {
+            store.notify("alice", "bob", "one").await.expect(name);
+            let inbox = store.notify("alice", "bob", "two").await.expect(name);
+            assert_eq!(inbox.unread, 2, "{name}");
+            let texts: Vec<&str> = inbox.items.iter().map(|n| n.text.as_str()).collect();
+            assert_eq!(texts, ["two", "one"], "{name}");
+            store.mark_read("alice").await.expect(name);
+            let inbox = store.inbox("alice").await.expect(name);
+            assert_eq!((inbox.unread, inbox.items.len()), (0, 2), "{name}");
+            assert_eq!(
+                store.inbox("bob").await.expect(name),
+                Inbox::default(),
+                "{name}"
+            );
+        }
+    }
+}

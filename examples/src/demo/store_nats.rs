@@ -9,7 +9,7 @@ use futures::future::BoxFuture;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use async_nats::jetstream::kv;
+use async_nats::jetstream::{kv, stream};
 
 use super::store::{
     HISTORY, INBOX, Inbox, Message, Notification, Store, StoreError, StoreResult, Todo, now,
@@ -57,14 +57,28 @@ impl NatsStore {
     pub async fn connect(url: &str, namespace: &str) -> StoreResult<NatsStore> {
         let client = async_nats::connect(url).await.map_err(error)?;
         let jetstream = async_nats::jetstream::new(client);
-        let kv = jetstream
-            .create_or_update_key_value(kv::Config {
-                bucket: sanitize(namespace),
-                history: 1,
+        let bucket = sanitize(namespace);
+        if let Ok(kv) = jetstream.get_key_value(&bucket).await {
+            return Ok(NatsStore { kv });
+        }
+        // The stream a key-value bucket is made of, created directly: async-nats 0.50's
+        // `create_key_value` first reads the account info, whose shape it no longer parses
+        // from nats-server 2.9 ("data did not match any variant of untagged enum Response").
+        jetstream
+            .get_or_create_stream(stream::Config {
+                name: format!("KV_{bucket}"),
+                subjects: vec![format!("$KV.{bucket}.>")],
+                max_messages_per_subject: 1,
+                discard: stream::DiscardPolicy::New,
+                allow_rollup: true,
+                deny_delete: true,
+                allow_direct: true,
+                num_replicas: 1,
                 ..Default::default()
             })
             .await
             .map_err(error)?;
+        let kv = jetstream.get_key_value(&bucket).await.map_err(error)?;
         Ok(NatsStore { kv })
     }
 
