@@ -11,7 +11,7 @@ mod support;
 
 use chromiumoxide::Page;
 use support::browser::{self, Scenario, json};
-use support::demo::{self, Demo};
+use support::demo::{self, Demo, Service};
 
 /// Opens `path` in a new tab of `profile`, signing in as `user` through the login form.
 async fn sign_in(
@@ -372,17 +372,22 @@ async fn an_open_tab_shows_current_state_after_the_server_restarts() {
     scenario.finish(result).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_todo_added_through_process_a_shows_in_a_tab_of_process_b_sharing_redis() {
-    let name = "demo_two_processes_redis";
-    let Some(url) = demo::redis_url(name).await else {
+/// Two demo processes on one broker and namespace: a todo added through A shows in a tab of
+/// B (state and invalidation both shared), and a toggle through B shows on A.
+async fn a_todo_added_through_process_a_shows_in_a_tab_of_process_b(name: &str, service: Service) {
+    let Some(url) = demo::service_url(name, service).await else {
         return;
     };
     let Some(mut scenario) = Scenario::start(name).await else {
         return;
     };
     let namespace = demo::unique_namespace();
-    let args = ["--redis", url.as_str(), "--namespace", namespace.as_str()];
+    let args = [
+        service.flag(),
+        url.as_str(),
+        "--namespace",
+        namespace.as_str(),
+    ];
     let (a, b) = (Demo::start(&args), Demo::start(&args));
     let result = async {
         let a = a.as_ref().map_err(Clone::clone)?;
@@ -395,11 +400,37 @@ async fn a_todo_added_through_process_a_shows_in_a_tab_of_process_b_sharing_redi
         browser::wait_until(&on_b, "B's list loaded", "document.querySelector('#empty')").await?;
         add_todo(&on_a, "added through A").await?;
         wait_for_todos(&on_b, &["added through A"]).await?;
-        // And back: a toggle through B shows on A.
         browser::click(&on_b, "#todo-list li .toggle").await?;
         browser::front(&on_a).await?;
         browser::wait_for_count(&on_a, "#todo-list li.done", 1).await
     }
     .await;
     scenario.finish(result).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_todo_added_through_process_a_shows_in_a_tab_of_process_b_sharing_redis() {
+    a_todo_added_through_process_a_shows_in_a_tab_of_process_b(
+        "demo_two_processes_redis",
+        Service::Redis,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_todo_added_through_process_a_shows_in_a_tab_of_process_b_sharing_postgres() {
+    a_todo_added_through_process_a_shows_in_a_tab_of_process_b(
+        "demo_two_processes_postgres",
+        Service::Postgres,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_todo_added_through_process_a_shows_in_a_tab_of_process_b_sharing_nats() {
+    a_todo_added_through_process_a_shows_in_a_tab_of_process_b(
+        "demo_two_processes_nats",
+        Service::Nats,
+    )
+    .await;
 }

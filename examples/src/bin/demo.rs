@@ -11,7 +11,8 @@ use livestar_examples::demo::{Config, serve};
 async fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,tokio_postgres=warn,async_nats=warn".into()),
         )
         .with_writer(std::io::stderr)
         .init();

@@ -13,13 +13,13 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use chromiumoxide::Page;
 use chromiumoxide::browser::{Browser, BrowserConfig};
 use chromiumoxide::cdp::browser_protocol::browser::BrowserContextId;
 use chromiumoxide::cdp::browser_protocol::target::{
     CreateBrowserContextParams, CreateTargetParams,
 };
 use chromiumoxide::page::ScreenshotParams;
+use chromiumoxide::{Element, Page};
 use futures::StreamExt;
 use tokio::task::JoinHandle;
 
@@ -244,12 +244,8 @@ pub async fn text(page: &Page, selector: &str) -> Result<String, String> {
 /// front first: input goes to the visible tab).
 pub async fn type_into(page: &Page, selector: &str, text: &str) -> Result<(), String> {
     front(page).await?;
-    page.find_element(selector)
-        .await
-        .map_err(|e| format!("find {selector}: {e}"))?
-        .click()
-        .await
-        .map_err(|e| format!("click {selector}: {e}"))?
+    find_and_click(page, selector)
+        .await?
         .type_str(text)
         .await
         .map_err(|e| format!("type into {selector}: {e}"))?;
@@ -259,13 +255,36 @@ pub async fn type_into(page: &Page, selector: &str, text: &str) -> Result<(), St
 /// Clicks the element matching `selector` (bringing its tab to the front).
 pub async fn click(page: &Page, selector: &str) -> Result<(), String> {
     front(page).await?;
-    page.find_element(selector)
-        .await
-        .map_err(|e| format!("find {selector}: {e}"))?
-        .click()
-        .await
-        .map_err(|e| format!("click {selector}: {e}"))?;
+    find_and_click(page, selector).await?;
     Ok(())
+}
+
+/// Finds and clicks `selector`, again while it fails, for at most [`PATIENCE`]: the element
+/// may not be there yet (a page still loading), or Chromium may have renumbered the DOM
+/// between the find and the click ("Could not find node with given id").
+async fn find_and_click(page: &Page, selector: &str) -> Result<Element, String> {
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        let attempt = async {
+            let element = page
+                .find_element(selector)
+                .await
+                .map_err(|e| format!("find {selector}: {e}"))?;
+            element
+                .click()
+                .await
+                .map_err(|e| format!("click {selector}: {e}"))?;
+            Ok::<_, String>(element)
+        }
+        .await;
+        match attempt {
+            Ok(element) => return Ok(element),
+            Err(error) if tokio::time::Instant::now() >= deadline => {
+                return Err(format!("{error} (for {PATIENCE:?})"));
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
+    }
 }
 
 /// Brings the tab to the front, as a user looks at it: Datastar closes the streams of hidden

@@ -98,17 +98,61 @@ fn services_required() -> bool {
     std::env::var("LIVESTAR_REQUIRE_SERVICES").is_ok_and(|v| v == "1")
 }
 
-/// The Redis URL of the test machine (`LIVESTAR_REDIS_URL`), or `None` (after saying the
-/// scenario skipped) when Redis is unreachable and not required.
-pub async fn redis_url(scenario: &str) -> Option<String> {
-    let url =
-        std::env::var("LIVESTAR_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
-    match livestar_examples::demo::store::RedisStore::connect(&url, "lstest-probe").await {
-        Ok(_) => Some(url),
+/// A broker the demo can share its state through.
+#[derive(Clone, Copy, Debug)]
+pub enum Service {
+    /// `--redis`, `LIVESTAR_REDIS_URL`.
+    Redis,
+    /// `--postgres`, `LIVESTAR_POSTGRES_URL`.
+    Postgres,
+    /// `--nats`, `LIVESTAR_NATS_URL` (with JetStream).
+    Nats,
+}
+
+impl Service {
+    /// The demo's option naming this broker.
+    pub fn flag(self) -> &'static str {
+        match self {
+            Service::Redis => "--redis",
+            Service::Postgres => "--postgres",
+            Service::Nats => "--nats",
+        }
+    }
+}
+
+/// The URL of `service` on the test machine (from the environment, as the other service
+/// tests read it), or `None` (after saying the scenario skipped) when it is unreachable and
+/// not required (`LIVESTAR_REQUIRE_SERVICES=1`).
+pub async fn service_url(scenario: &str, service: Service) -> Option<String> {
+    use livestar_examples::demo::store::{NatsStore, PostgresStore, RedisStore};
+    let env = |name: &str, default: &str| std::env::var(name).unwrap_or_else(|_| default.into());
+    let probe = "lstest-probe";
+    let (url, reached) = match service {
+        Service::Redis => {
+            let url = env("LIVESTAR_REDIS_URL", "redis://127.0.0.1:6379");
+            let reached = RedisStore::connect(&url, probe).await.map(drop);
+            (url, reached)
+        }
+        Service::Postgres => {
+            let url = env(
+                "LIVESTAR_POSTGRES_URL",
+                "postgres://postgres@127.0.0.1:5432/test",
+            );
+            let reached = PostgresStore::connect(&url, probe).await.map(drop);
+            (url, reached)
+        }
+        Service::Nats => {
+            let url = env("LIVESTAR_NATS_URL", "nats://127.0.0.1:4222");
+            let reached = NatsStore::connect(&url, probe).await.map(drop);
+            (url, reached)
+        }
+    };
+    match reached {
+        Ok(()) => Some(url),
         Err(error) if !services_required() => {
-            eprintln!("SKIPPED browser scenario {scenario}: Redis is unreachable ({error})");
+            eprintln!("SKIPPED browser scenario {scenario}: {service:?} is unreachable ({error})");
             None
         }
-        Err(error) => panic!("{scenario}: Redis is required but unreachable: {error}"),
+        Err(error) => panic!("{scenario}: {service:?} is required but unreachable: {error}"),
     }
 }
