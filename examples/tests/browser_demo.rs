@@ -406,6 +406,10 @@ async fn a_todo_added_through_process_a_shows_in_a_tab_of_process_b(name: &str, 
     }
     .await;
     scenario.finish(result).await;
+    drop((a, b));
+    if let Err(error) = demo::drop_namespace(service, &url, &namespace).await {
+        eprintln!("{name}: {error}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -338,3 +338,59 @@ impl IntoResponse for AppError {
             .into_response()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Config, String> {
+        Config::parse(args.iter().map(|a| a.to_string()))
+    }
+
+    #[test]
+    fn no_arguments_serve_port_3000_in_memory_from_the_cdn() {
+        let config = parse(&[]).expect("defaults");
+        assert_eq!(config.port, 3000);
+        assert_eq!(config.backend, Backend::Memory);
+        assert_eq!(config.namespace, "livestar-demo");
+        assert_eq!(config.datastar_js, None);
+    }
+
+    #[test]
+    fn every_option_is_read() {
+        let config = parse(&[
+            "--port",
+            "0",
+            "--redis",
+            "redis://r",
+            "--namespace",
+            "t1",
+            "--datastar-js",
+            "d.js",
+        ])
+        .expect("options");
+        assert_eq!(config.port, 0);
+        assert_eq!(config.backend, Backend::Redis("redis://r".into()));
+        assert_eq!(config.namespace, "t1");
+        assert_eq!(config.datastar_js, Some(PathBuf::from("d.js")));
+    }
+
+    #[test]
+    fn a_bad_port_or_unknown_option_says_what_is_wrong() {
+        assert!(
+            parse(&["--port", "http"])
+                .unwrap_err()
+                .contains("not a port")
+        );
+        assert!(
+            parse(&["--prot", "1"])
+                .unwrap_err()
+                .contains("unknown option \"--prot\"")
+        );
+        assert!(
+            parse(&["--redis"])
+                .unwrap_err()
+                .contains("--redis needs a value")
+        );
+    }
+}

@@ -301,41 +301,84 @@ mod tests {
         std::env::var(name).unwrap_or_else(|_| default.to_owned())
     }
 
-    /// Every backend reachable here, each on a fresh namespace.
-    async fn stores() -> Vec<(&'static str, SharedStore)> {
-        let required = std::env::var("LIVESTAR_REQUIRE_SERVICES").is_ok_and(|v| v == "1");
-        let mut stores: Vec<(&'static str, SharedStore)> =
-            vec![("memory", Arc::new(Memory::new()))];
-        let ns = namespace();
-        let redis =
-            RedisStore::connect(&env_or("LIVESTAR_REDIS_URL", "redis://127.0.0.1:6379"), &ns)
-                .await
-                .map(|s| Arc::new(s) as SharedStore);
-        let postgres = PostgresStore::connect(
-            &env_or(
-                "LIVESTAR_POSTGRES_URL",
-                "postgres://postgres@127.0.0.1:5432/test",
-            ),
-            &ns,
-        )
-        .await
-        .map(|s| Arc::new(s) as SharedStore);
-        let nats = NatsStore::connect(&env_or("LIVESTAR_NATS_URL", "nats://127.0.0.1:4222"), &ns)
-            .await
-            .map(|s| Arc::new(s) as SharedStore);
-        for (name, store) in [("redis", redis), ("postgres", postgres), ("nats", nats)] {
-            match store {
-                Ok(store) => stores.push((name, store)),
-                Err(error) if !required => eprintln!("SKIPPED the {name} store: {error}"),
-                Err(error) => panic!("the {name} store is required but unavailable: {error}"),
+    /// Every backend reachable here, each on a fresh namespace, dropped when the test ends.
+    struct Backends {
+        stores: Vec<(&'static str, SharedStore)>,
+        redis: Option<Arc<RedisStore>>,
+        postgres: Option<Arc<PostgresStore>>,
+        nats: Option<Arc<NatsStore>>,
+    }
+
+    impl Backends {
+        async fn drop_namespaces(self) {
+            if let Some(redis) = self.redis {
+                redis.drop_namespace().await.expect("redis cleanup");
+            }
+            if let Some(postgres) = self.postgres {
+                postgres.drop_namespace().await.expect("postgres cleanup");
+            }
+            if let Some(nats) = self.nats {
+                nats.drop_namespace().await.expect("nats cleanup");
             }
         }
-        stores
+    }
+
+    fn reachable<T>(name: &str, store: StoreResult<T>) -> Option<Arc<T>> {
+        let required = std::env::var("LIVESTAR_REQUIRE_SERVICES").is_ok_and(|v| v == "1");
+        match store {
+            Ok(store) => Some(Arc::new(store)),
+            Err(error) if !required => {
+                eprintln!("SKIPPED the {name} store: {error}");
+                None
+            }
+            Err(error) => panic!("the {name} store is required but unavailable: {error}"),
+        }
+    }
+
+    async fn backends() -> Backends {
+        let ns = namespace();
+        let redis = reachable(
+            "redis",
+            RedisStore::connect(&env_or("LIVESTAR_REDIS_URL", "redis://127.0.0.1:6379"), &ns).await,
+        );
+        let postgres = reachable(
+            "postgres",
+            PostgresStore::connect(
+                &env_or(
+                    "LIVESTAR_POSTGRES_URL",
+                    "postgres://postgres@127.0.0.1:5432/test",
+                ),
+                &ns,
+            )
+            .await,
+        );
+        let nats = reachable(
+            "nats",
+            NatsStore::connect(&env_or("LIVESTAR_NATS_URL", "nats://127.0.0.1:4222"), &ns).await,
+        );
+        let mut stores: Vec<(&'static str, SharedStore)> =
+            vec![("memory", Arc::new(Memory::new()))];
+        if let Some(store) = &redis {
+            stores.push(("redis", store.clone()));
+        }
+        if let Some(store) = &postgres {
+            stores.push(("postgres", store.clone()));
+        }
+        if let Some(store) = &nats {
+            stores.push(("nats", store.clone()));
+        }
+        Backends {
+            stores,
+            redis,
+            postgres,
+            nats,
+        }
     }
 
     #[tokio::test]
     async fn todos_are_added_toggled_and_deleted_per_user() {
-        for (name, store) in stores().await {
+        let backends = backends().await;
+        for &(name, ref store) in &backends.stores {
             let milk = store.add_todo("alice", "milk").await.expect(name);
             let eggs = store.add_todo("alice", "eggs").await.expect(name);
             store.add_todo("bob", "bob's").await.expect(name);
@@ -359,11 +402,13 @@ mod tests {
             );
             assert_eq!(store.todos("bob").await.expect(name).len(), 1, "{name}");
         }
+        backends.drop_namespaces().await;
     }
 
     #[tokio::test]
     async fn toggling_or_deleting_another_users_todo_finds_nothing() {
-        for (name, store) in stores().await {
+        let backends = backends().await;
+        for &(name, ref store) in &backends.stores {
             let todo = store.add_todo("alice", "mine").await.expect(name);
             assert!(
                 !store.toggle_todo("bob", todo.id).await.expect(name),
@@ -375,11 +420,13 @@ mod tests {
             );
             assert!(!store.todos("alice").await.expect(name)[0].done, "{name}");
         }
+        backends.drop_namespaces().await;
     }
 
     #[tokio::test]
     async fn a_room_keeps_its_last_50_messages_in_order() {
-        for (name, store) in stores().await {
+        let backends = backends().await;
+        for &(name, ref store) in &backends.stores {
             for i in 0..HISTORY + 5 {
                 store
                     .add_message("general", "ann", &i.to_string())
@@ -400,11 +447,13 @@ mod tests {
             let expected: Vec<String> = (5..HISTORY + 5).map(|i| i.to_string()).collect();
             assert_eq!(texts, expected, "{name}");
         }
+        backends.drop_namespaces().await;
     }
 
     #[tokio::test]
     async fn notifications_count_unread_until_marked_read() {
-        for (name, store) in stores().await {
+        let backends = backends().await;
+        for &(name, ref store) in &backends.stores {
             store.notify("alice", "bob", "one").await.expect(name);
             let inbox = store.notify("alice", "bob", "two").await.expect(name);
             assert_eq!(inbox.unread, 2, "{name}");
@@ -419,5 +468,6 @@ mod tests {
                 "{name}"
             );
         }
+        backends.drop_namespaces().await;
     }
 }

@@ -21,6 +21,8 @@ const ATTEMPTS: usize = 32;
 
 /// The demo's state in NATS JetStream KV; see the [module documentation](self).
 pub struct NatsStore {
+    jetstream: async_nats::jetstream::Context,
+    bucket: String,
     kv: kv::Store,
 }
 
@@ -59,7 +61,11 @@ impl NatsStore {
         let jetstream = async_nats::jetstream::new(client);
         let bucket = sanitize(namespace);
         if let Ok(kv) = jetstream.get_key_value(&bucket).await {
-            return Ok(NatsStore { kv });
+            return Ok(NatsStore {
+                jetstream,
+                bucket,
+                kv,
+            });
         }
         // The stream a key-value bucket is made of, created directly: async-nats 0.50's
         // `create_key_value` first reads the account info, whose shape it no longer parses
@@ -79,7 +85,23 @@ impl NatsStore {
             .await
             .map_err(error)?;
         let kv = jetstream.get_key_value(&bucket).await.map_err(error)?;
-        Ok(NatsStore { kv })
+        Ok(NatsStore {
+            jetstream,
+            bucket,
+            kv,
+        })
+    }
+
+    /// Deletes the namespace's bucket (for tests, which use a namespace per run).
+    ///
+    /// # Errors
+    /// The server cannot be reached.
+    pub async fn drop_namespace(&self) -> StoreResult<()> {
+        self.jetstream
+            .delete_stream(format!("KV_{}", self.bucket))
+            .await
+            .map(drop)
+            .map_err(error)
     }
 
     async fn read<T: DeserializeOwned + Default>(&self, key: &str) -> StoreResult<(T, u64)> {

@@ -75,6 +75,22 @@ impl PostgresStore {
         Ok(store)
     }
 
+    /// Drops the namespace's tables (for tests, which use a namespace per run).
+    ///
+    /// # Errors
+    /// The database cannot be reached.
+    pub async fn drop_namespace(&self) -> StoreResult<()> {
+        let sql = format!(
+            "DROP TABLE IF EXISTS {}, {}, {}",
+            self.todos, self.messages, self.notifications
+        );
+        self.client()
+            .await?
+            .batch_execute(&sql)
+            .await
+            .map_err(error)
+    }
+
     /// The connection, opened again if it was lost.
     async fn client(&self) -> StoreResult<Arc<Client>> {
         if let Some(client) = self.lock().clone()

@@ -102,6 +102,33 @@ impl RedisStore {
         result.map_err(error)
     }
 
+    /// Deletes every key of the namespace (for tests, which use a namespace per run).
+    ///
+    /// # Errors
+    /// The server cannot be reached.
+    pub async fn drop_namespace(&self) -> StoreResult<()> {
+        let mut cursor = 0_u64;
+        loop {
+            let (next, keys): (u64, Vec<String>) = self
+                .query(
+                    redis::cmd("SCAN")
+                        .arg(cursor)
+                        .arg("MATCH")
+                        .arg(format!("{}:*", self.namespace))
+                        .arg("COUNT")
+                        .arg(500),
+                )
+                .await?;
+            if !keys.is_empty() {
+                let _: i64 = self.query(redis::cmd("DEL").arg(keys)).await?;
+            }
+            if next == 0 {
+                return Ok(());
+            }
+            cursor = next;
+        }
+    }
+
     fn key(&self, kind: &str, id: &str) -> String {
         format!("{}:{kind}:{id}", self.namespace)
     }

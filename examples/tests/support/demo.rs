@@ -156,3 +156,23 @@ pub async fn service_url(scenario: &str, service: Service) -> Option<String> {
         Err(error) => panic!("{scenario}: {service:?} is required but unreachable: {error}"),
     }
 }
+
+/// Deletes what the demo stored under `namespace` in `service` (keys, tables or bucket).
+pub async fn drop_namespace(service: Service, url: &str, namespace: &str) -> Result<(), String> {
+    use livestar_examples::demo::store::{NatsStore, PostgresStore, RedisStore};
+    let dropped = match service {
+        Service::Redis => match RedisStore::connect(url, namespace).await {
+            Ok(store) => store.drop_namespace().await,
+            Err(error) => Err(error),
+        },
+        Service::Postgres => match PostgresStore::connect(url, namespace).await {
+            Ok(store) => store.drop_namespace().await,
+            Err(error) => Err(error),
+        },
+        Service::Nats => match NatsStore::connect(url, namespace).await {
+            Ok(store) => store.drop_namespace().await,
+            Err(error) => Err(error),
+        },
+    };
+    dropped.map_err(|e| format!("cleaning up {namespace}: {e}"))
+}
