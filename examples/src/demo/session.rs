@@ -74,7 +74,7 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for CurrentUser {
 
 /// Sends anonymous visitors of `path` to the login page, which brings them back.
 pub fn sign_in_first(path: &str) -> Response {
-    Redirect::to(&format!("/login?next={path}")).into_response()
+    Redirect::to(&format!("/login?next={}", query_value(local(Some(path))))).into_response()
 }
 
 /// `/login` (the form and its post) and `/logout`.
@@ -90,12 +90,32 @@ struct Next {
     error: Option<String>,
 }
 
-/// A local path to go back to, never another site (`//evil.example`).
+/// A local path to go back to, never another site (`//evil.example`, `/\\evil.example`) and
+/// never anything that is not plain ASCII, so it is always a valid `Location` header.
 fn local(next: Option<&str>) -> &str {
     match next {
-        Some(path) if path.starts_with('/') && !path.starts_with("//") => path,
+        Some(path)
+            if path.starts_with('/')
+                && !path.starts_with("//")
+                && path.bytes().all(|b| b.is_ascii_graphic() && b != b'\\') =>
+        {
+            path
+        }
         _ => "/",
     }
+}
+
+/// `value` percent-encoded for a query string.
+fn query_value(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'/' | b'-' | b'_' | b'.' | b'~') {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
 }
 
 async fn login_page(
@@ -138,7 +158,9 @@ async fn login(axum::Form(form): axum::Form<Login>) -> Response {
             Redirect::to(&next),
         )
             .into_response(),
-        None => Redirect::to(&format!("/login?error=name&next={next}")).into_response(),
+        None => {
+            Redirect::to(&format!("/login?error=name&next={}", query_value(&next))).into_response()
+        }
     }
 }
 
@@ -151,4 +173,28 @@ async fn logout() -> Response {
         Redirect::to("/"),
     )
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_local_paths_are_followed_after_sign_in() {
+        assert_eq!(local(Some("/chat/rust")), "/chat/rust");
+        for bad in [
+            "//evil.example",
+            "/\\evil.example",
+            "https://evil.example",
+            "/a\nb",
+            "/ä",
+        ] {
+            assert_eq!(local(Some(bad)), "/", "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn the_path_to_return_to_is_percent_encoded_in_the_query() {
+        assert_eq!(query_value("/a b&c=d"), "/a%20b%26c%3Dd");
+    }
 }
