@@ -90,7 +90,7 @@ struct Next {
     error: Option<String>,
 }
 
-/// A local path to go back to, never another site (`//evil.example`, `/\\evil.example`) and
+/// A local path to go back to, never another site (`//evil.example`, `/\evil.example`) and
 /// never anything that is not plain ASCII, so it is always a valid `Location` header.
 fn local(next: Option<&str>) -> &str {
     match next {
