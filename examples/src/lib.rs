@@ -2,4 +2,5 @@
 //! serve them.
 
 pub mod backplane_node;
+pub mod demo;
 pub mod sdk_test;

@@ -9,12 +9,17 @@
 
 #![allow(dead_code)]
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use chromiumoxide::Page;
 use chromiumoxide::browser::{Browser, BrowserConfig};
+use chromiumoxide::cdp::browser_protocol::browser::BrowserContextId;
+use chromiumoxide::cdp::browser_protocol::target::{
+    CreateBrowserContextParams, CreateTargetParams,
+};
 use chromiumoxide::page::ScreenshotParams;
+use chromiumoxide::{Element, Page};
 use futures::StreamExt;
 use tokio::task::JoinHandle;
 
@@ -78,6 +83,7 @@ pub struct Scenario {
     browser: Browser,
     handler: JoinHandle<()>,
     tabs: Vec<(String, Page)>,
+    profiles: HashMap<String, BrowserContextId>,
     _profile: tempfile::TempDir,
 }
 
@@ -109,6 +115,7 @@ impl Scenario {
             browser,
             handler,
             tabs: Vec::new(),
+            profiles: HashMap::new(),
             _profile: profile,
         })
     }
@@ -120,6 +127,33 @@ impl Scenario {
             .new_page(url)
             .await
             .map_err(|e| format!("open {url} in {label}: {e}"))?;
+        self.tabs.push((label.to_owned(), page.clone()));
+        Ok(page)
+    }
+
+    /// Opens `url` in a new tab called `label` of the browser profile `profile`: a separate
+    /// context with its own cookies and connections, as another person's browser would be.
+    /// Tabs of the same profile share cookies; [`open`](Self::open) uses the default profile.
+    pub async fn open_in(&mut self, profile: &str, label: &str, url: &str) -> Result<Page, String> {
+        let context = match self.profiles.get(profile) {
+            Some(id) => id.clone(),
+            None => {
+                let id = self
+                    .browser
+                    .create_browser_context(CreateBrowserContextParams::default())
+                    .await
+                    .map_err(|e| format!("create the browser profile {profile}: {e}"))?;
+                self.profiles.insert(profile.to_owned(), id.clone());
+                id
+            }
+        };
+        let mut params = CreateTargetParams::new(url);
+        params.browser_context_id = Some(context);
+        let page = self
+            .browser
+            .new_page(params)
+            .await
+            .map_err(|e| format!("open {url} in {label} ({profile}): {e}"))?;
         self.tabs.push((label.to_owned(), page.clone()));
         Ok(page)
     }
@@ -210,12 +244,8 @@ pub async fn text(page: &Page, selector: &str) -> Result<String, String> {
 /// front first: input goes to the visible tab).
 pub async fn type_into(page: &Page, selector: &str, text: &str) -> Result<(), String> {
     front(page).await?;
-    page.find_element(selector)
-        .await
-        .map_err(|e| format!("find {selector}: {e}"))?
-        .click()
-        .await
-        .map_err(|e| format!("click {selector}: {e}"))?
+    find_and_click(page, selector)
+        .await?
         .type_str(text)
         .await
         .map_err(|e| format!("type into {selector}: {e}"))?;
@@ -225,18 +255,70 @@ pub async fn type_into(page: &Page, selector: &str, text: &str) -> Result<(), St
 /// Clicks the element matching `selector` (bringing its tab to the front).
 pub async fn click(page: &Page, selector: &str) -> Result<(), String> {
     front(page).await?;
-    page.find_element(selector)
-        .await
-        .map_err(|e| format!("find {selector}: {e}"))?
-        .click()
-        .await
-        .map_err(|e| format!("click {selector}: {e}"))?;
+    find_and_click(page, selector).await?;
     Ok(())
 }
 
-async fn front(page: &Page) -> Result<(), String> {
+/// Finds and clicks `selector`, again while it fails, for at most [`PATIENCE`]: the element
+/// may not be there yet (a page still loading), or Chromium may have renumbered the DOM
+/// between the find and the click ("Could not find node with given id").
+async fn find_and_click(page: &Page, selector: &str) -> Result<Element, String> {
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        let attempt = async {
+            let element = page
+                .find_element(selector)
+                .await
+                .map_err(|e| format!("find {selector}: {e}"))?;
+            element
+                .click()
+                .await
+                .map_err(|e| format!("click {selector}: {e}"))?;
+            Ok::<_, String>(element)
+        }
+        .await;
+        match attempt {
+            Ok(element) => return Ok(element),
+            Err(error) if tokio::time::Instant::now() >= deadline => {
+                return Err(format!("{error} (for {PATIENCE:?})"));
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
+    }
+}
+
+/// Brings the tab to the front, as a user looks at it: Datastar closes the streams of hidden
+/// tabs (unless `openWhenHidden`) and reopens them when the tab is shown.
+pub async fn front(page: &Page) -> Result<(), String> {
     page.bring_to_front()
         .await
         .map_err(|e| format!("bring the tab to the front: {e}"))?;
     Ok(())
+}
+
+/// Waits until the text of the first element matching `selector` is `expected`.
+pub async fn wait_for_text(page: &Page, selector: &str, expected: &str) -> Result<(), String> {
+    let (s, e) = (json(selector), json(expected));
+    wait_until(
+        page,
+        &format!("{selector} reads {expected:?}"),
+        &format!("document.querySelector({s})?.textContent.trim() === {e}"),
+    )
+    .await
+}
+
+/// Waits until exactly `count` elements match `selector`.
+pub async fn wait_for_count(page: &Page, selector: &str, count: usize) -> Result<(), String> {
+    let s = json(selector);
+    wait_until(
+        page,
+        &format!("{count} elements match {selector}"),
+        &format!("document.querySelectorAll({s}).length === {count}"),
+    )
+    .await
+}
+
+/// `value` as a JavaScript string literal.
+pub fn json(value: &str) -> String {
+    serde_json::Value::String(value.to_owned()).to_string()
 }

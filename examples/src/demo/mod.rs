@@ -1,0 +1,396 @@
+//! The livestar demo: the apps of the seeds (todos, chat rooms, notifications, a dashboard)
+//! as one axum server, each example a module to read as a tutorial.
+//!
+//! | module | pattern it teaches |
+//! |---|---|
+//! | [`todos`] | a `#[live_view]`: load + view, re-run whenever a [`Notifier`] key is notified; actions that write and notify |
+//! | [`chat`] | hub rooms: a room loader for the current state, messages appended, input cleared by patching signals, presence |
+//! | [`notifications`] | hub sessions: one user's every tab, a patched signal driving `data-show` |
+//! | [`dashboard`] | push (a background task wakes a live view through a `watch` channel) next to polling (`data-on-interval`) |
+//! | [`session`] | a cookie login and an extractor for the signed-in user |
+//! | [`layout`], [`index`] | the page around them |
+//! | [`store`] | the state, in memory or shared through Redis, Postgres or NATS |
+//!
+//! Run it with `cargo run -p livestar-examples --bin demo` and open <http://127.0.0.1:3000>.
+//! With `--redis URL` (or `--postgres URL`, `--nats URL`) several demo processes share their
+//! state and their invalidations: a todo added through one is shown by the others.
+
+pub mod chat;
+pub mod dashboard;
+pub mod index;
+pub mod layout;
+pub mod notifications;
+pub mod session;
+pub mod store;
+mod store_nats;
+mod store_postgres;
+mod store_redis;
+pub mod todos;
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use livestar::backplane::{Backplane, Nats, Postgres, Redis};
+use livestar::hub::Hub;
+use livestar::invalidate::Notifier;
+
+use store::{Memory, NatsStore, PostgresStore, RedisStore, SharedStore, StoreError};
+
+/// The Datastar client the pages load unless `--datastar-js` names a local file.
+pub const DATASTAR_CDN: &str =
+    "https://cdn.jsdelivr.net/gh/starfederation/datastar@v1.0.1/bundles/datastar.js";
+
+/// Where the demo keeps its state and shares its invalidations.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// This process only (the default).
+    Memory,
+    /// Redis at this URL: data structures for the state, pub/sub for invalidations.
+    Redis(String),
+    /// NATS at this URL: a JetStream key-value bucket for the state, core NATS for invalidations.
+    Nats(String),
+    /// Postgres at this URL: tables for the state, `LISTEN`/`NOTIFY` for invalidations.
+    Postgres(String),
+}
+
+/// The command line of the `demo` binary.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// The port on 127.0.0.1 (`--port`, default 3000; 0 picks a free one).
+    pub port: u16,
+    /// The state's backend (`--redis URL`, `--nats URL`, `--postgres URL`).
+    pub backend: Backend,
+    /// The prefix of every key, table and channel (`--namespace`, default `livestar-demo`).
+    pub namespace: String,
+    /// A local Datastar client to serve at `/datastar.js` instead of the CDN (`--datastar-js`).
+    pub datastar_js: Option<PathBuf>,
+}
+
+/// The usage text of the `demo` binary.
+pub const USAGE: &str = "usage: demo [--port N] [--redis URL | --nats URL | --postgres URL] \
+                         [--namespace NAME] [--datastar-js PATH]";
+
+impl Config {
+    /// Reads the arguments (without the program name).
+    ///
+    /// # Errors
+    /// An unknown option, a missing value or a bad port, with what to write instead.
+    pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Config, String> {
+        let mut config = Config {
+            port: 3000,
+            backend: Backend::Memory,
+            namespace: "livestar-demo".to_owned(),
+            datastar_js: None,
+        };
+        let mut args = args.into_iter();
+        while let Some(flag) = args.next() {
+            let mut value = |name: &str| {
+                args.next()
+                    .ok_or_else(|| format!("{name} needs a value\n{USAGE}"))
+            };
+            match flag.as_str() {
+                "--port" => {
+                    let port = value("--port")?;
+                    config.port = port
+                        .parse()
+                        .map_err(|_| format!("--port {port:?} is not a port number (0-65535)"))?;
+                }
+                "--redis" => config.backend = Backend::Redis(value("--redis")?),
+                "--nats" => config.backend = Backend::Nats(value("--nats")?),
+                "--postgres" => config.backend = Backend::Postgres(value("--postgres")?),
+                "--namespace" => config.namespace = value("--namespace")?,
+                "--datastar-js" => config.datastar_js = Some(value("--datastar-js")?.into()),
+                "-h" | "--help" => return Err(USAGE.to_owned()),
+                other => return Err(format!("unknown option {other:?}\n{USAGE}")),
+            }
+        }
+        Ok(config)
+    }
+}
+
+/// Where pages load the Datastar client from.
+#[derive(Clone)]
+pub struct Assets {
+    /// The `src` of the page's `<script type="module">`.
+    pub datastar_src: String,
+    /// The client served at `/datastar.js`, when given with `--datastar-js`.
+    pub datastar_js: Option<Arc<str>>,
+}
+
+/// Everything the handlers share, in axum state.
+#[derive(Clone)]
+pub struct App {
+    /// Todos, chat history, notifications.
+    pub store: SharedStore,
+    /// Chat rooms and notification sessions.
+    pub hub: Hub,
+    /// Wakes the todo views of a user (the key), in every process.
+    pub todos_changed: Notifier<String>,
+    /// The dashboard's numbers, replaced every second by a background task.
+    pub stats: tokio::sync::watch::Receiver<dashboard::Stats>,
+    /// The Datastar client.
+    pub assets: Assets,
+}
+
+/// A failure while starting the demo.
+#[derive(Debug)]
+pub struct StartError(pub String);
+
+impl std::fmt::Display for StartError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for StartError {}
+
+impl From<StoreError> for StartError {
+    fn from(e: StoreError) -> Self {
+        StartError(e.to_string())
+    }
+}
+
+impl From<livestar::backplane::BackplaneError> for StartError {
+    fn from(e: livestar::backplane::BackplaneError) -> Self {
+        StartError(e.to_string())
+    }
+}
+
+/// Connects the store and the backplane of `config` and builds the app state.
+///
+/// # Errors
+/// The broker cannot be reached, or the Datastar file cannot be read.
+pub async fn app(config: &Config) -> Result<App, StartError> {
+    let channel = config.namespace.clone();
+    let (store, backplane): (SharedStore, Option<Backplane>) = match &config.backend {
+        Backend::Memory => (Arc::new(Memory::new()), None),
+        Backend::Redis(url) => (
+            Arc::new(RedisStore::connect(url, &config.namespace).await?),
+            Some(
+                Backplane::builder()
+                    .channel(channel)
+                    .connect(Redis::new(url)?)
+                    .await?,
+            ),
+        ),
+        Backend::Nats(url) => (
+            Arc::new(NatsStore::connect(url, &config.namespace).await?),
+            Some(
+                Backplane::builder()
+                    .channel(channel)
+                    .connect(Nats::new(url).await?)
+                    .await?,
+            ),
+        ),
+        Backend::Postgres(url) => (
+            Arc::new(PostgresStore::connect(url, &config.namespace).await?),
+            Some(
+                Backplane::builder()
+                    .channel(store::sanitize(&channel))
+                    .connect(Postgres::new(url)?)
+                    .await?,
+            ),
+        ),
+    };
+    let hub = {
+        let builder = Hub::builder()
+            .room_loader(chat::room_loader(store.clone()))
+            .session_loader(notifications::session_loader(store.clone()));
+        match &backplane {
+            Some(backplane) => builder.backplane(backplane, "hub").build(),
+            None => builder.build(),
+        }
+    };
+    let todos_changed = match &backplane {
+        Some(backplane) => Notifier::with_backplane(backplane, "todos"),
+        None => Notifier::new(),
+    };
+    let assets = match &config.datastar_js {
+        Some(path) => {
+            let js = std::fs::read_to_string(path).map_err(|e| {
+                StartError(format!("cannot read --datastar-js {}: {e}", path.display()))
+            })?;
+            Assets {
+                datastar_src: "/datastar.js".to_owned(),
+                datastar_js: Some(js.into()),
+            }
+        }
+        None => Assets {
+            datastar_src: DATASTAR_CDN.to_owned(),
+            datastar_js: None,
+        },
+    };
+    let stats = dashboard::spawn_sampler(hub.clone());
+    chat::spawn_presence(hub.clone());
+    Ok(App {
+        store,
+        hub,
+        todos_changed,
+        stats,
+        assets,
+    })
+}
+
+/// Every route of the demo.
+pub fn router(app: App) -> Router {
+    Router::new()
+        .route("/", get(index::page))
+        .route("/datastar.js", get(datastar_js))
+        .merge(session::routes())
+        .merge(todos::routes())
+        .merge(chat::routes())
+        .merge(notifications::routes())
+        .merge(dashboard::routes())
+        .with_state(app)
+}
+
+async fn datastar_js(State(app): State<App>) -> Response {
+    match &app.assets.datastar_js {
+        Some(js) => (
+            [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+            js.to_string(),
+        )
+            .into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+/// Serves the demo until Ctrl-C or SIGTERM: binds 127.0.0.1:`port`, prints
+/// `listening on http://<addr>`, then ends every live view so tabs reconnect elsewhere.
+///
+/// # Errors
+/// The store, the backplane or the port is unavailable.
+pub async fn serve(config: Config) -> Result<(), StartError> {
+    let app = app(&config).await?;
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", config.port))
+        .await
+        .map_err(|e| StartError(format!("cannot bind 127.0.0.1:{}: {e}", config.port)))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| StartError(e.to_string()))?;
+    println!("listening on http://{addr}");
+    let _ = std::io::stdout().flush();
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let stopping = async move {
+        stop_signal().await;
+        let _ = stop_tx.send(true);
+    };
+    let server = axum::serve(listener, router(app))
+        .with_graceful_shutdown(livestar::live::graceful(stopping));
+    // `live::shutdown` ends live views but not hub streams (chat, notifications), which
+    // never end by themselves: give requests a moment to drain, then stop anyway.
+    let mut stopped = stop_rx;
+    let deadline = async move {
+        let _ = stopped.wait_for(|stop| *stop).await;
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    };
+    tokio::select! {
+        served = server => served.map_err(|e| StartError(format!("server stopped: {e}"))),
+        () = deadline => Ok(()),
+    }
+}
+
+async fn stop_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut term) => {
+                term.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+}
+
+/// A store failure as a response: logged, and a 500 that says only that it failed.
+#[derive(Debug)]
+pub struct AppError(pub StoreError);
+
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> Self {
+        AppError(e)
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        tracing::error!(error = %self.0, "demo: a store operation failed");
+        (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the store failed; see the server log",
+        )
+            .into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Config, String> {
+        Config::parse(args.iter().map(|a| a.to_string()))
+    }
+
+    #[test]
+    fn no_arguments_serve_port_3000_in_memory_from_the_cdn() {
+        let config = parse(&[]).expect("defaults");
+        assert_eq!(config.port, 3000);
+        assert_eq!(config.backend, Backend::Memory);
+        assert_eq!(config.namespace, "livestar-demo");
+        assert_eq!(config.datastar_js, None);
+    }
+
+    #[test]
+    fn every_option_is_read() {
+        let config = parse(&[
+            "--port",
+            "0",
+            "--redis",
+            "redis://r",
+            "--namespace",
+            "t1",
+            "--datastar-js",
+            "d.js",
+        ])
+        .expect("options");
+        assert_eq!(config.port, 0);
+        assert_eq!(config.backend, Backend::Redis("redis://r".into()));
+        assert_eq!(config.namespace, "t1");
+        assert_eq!(config.datastar_js, Some(PathBuf::from("d.js")));
+    }
+
+    #[test]
+    fn a_bad_port_or_unknown_option_says_what_is_wrong() {
+        assert!(
+            parse(&["--port", "http"])
+                .unwrap_err()
+                .contains("not a port")
+        );
+        assert!(
+            parse(&["--prot", "1"])
+                .unwrap_err()
+                .contains("unknown option \"--prot\"")
+        );
+        assert!(
+            parse(&["--redis"])
+                .unwrap_err()
+                .contains("--redis needs a value")
+        );
+    }
+}
