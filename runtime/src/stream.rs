@@ -17,11 +17,15 @@
 //! # use futures::StreamExt;
 //! ```
 //!
-//! # Flushing and disconnects
+//! # Flushing, disconnects and shutdown
 //! Every event is handed to hyper as its own chunk as soon as the stream yields it; nothing in
 //! livestar buffers. When the client goes away hyper drops the response body, and with it the
 //! event stream, its heartbeat timer and everything it owns (see [`LiveStream::owning`] and
 //! [`LiveStream::cancellation`]).
+//!
+//! Every stream (hand-written, live views, hub clients) ends cleanly after
+//! [`livestar::live::shutdown`](crate::live::shutdown), so axum's graceful shutdown does not
+//! wait forever for responses that never end; see [`crate::live::graceful`].
 //!
 //! # Deployment
 //! - **Reverse proxies** buffer responses by default. livestar sends `X-Accel-Buffering: no`,
@@ -50,7 +54,7 @@ use bytes::Bytes;
 use futures::{Stream, StreamExt};
 use http::{HeaderValue, header};
 use tokio::time::{Instant, Sleep};
-use tokio_util::sync::{CancellationToken, DropGuard};
+use tokio_util::sync::{CancellationToken, DropGuard, WaitForCancellationFutureOwned};
 
 use crate::event::Event;
 
@@ -328,6 +332,7 @@ struct Frames {
     events: Pin<Box<dyn Stream<Item = Event> + Send>>,
     first: Option<Event>,
     heartbeat: Option<Ticker>,
+    shutdown: Pin<Box<WaitForCancellationFutureOwned>>,
     done: bool,
     // Dropped with the body: the user's resources and the cancellation of their tasks.
     _owned: Vec<Box<dyn Any + Send>>,
@@ -380,10 +385,21 @@ impl Frames {
             events: live.events,
             first: live.retry.map(Event::retry),
             heartbeat,
+            shutdown: Box::pin(crate::live::shutdown_signal()),
             done: false,
             _owned: live.owned,
             _cancel_on_drop: live.cancellation,
         }
+    }
+}
+
+impl Frames {
+    /// Ends the body and releases what the stream owned now, not when hyper drops the body.
+    fn end(&mut self) -> Poll<Option<Bytes>> {
+        self.done = true;
+        self._owned.clear();
+        self._cancel_on_drop = None;
+        Poll::Ready(None)
     }
 }
 
@@ -410,14 +426,13 @@ impl Stream for Frames {
                 }
                 return Poll::Ready(Some(event.into_bytes()));
             }
-            Poll::Ready(None) => {
-                self.done = true;
-                // Release what the stream owned now, not when hyper drops the body.
-                self._owned.clear();
-                self._cancel_on_drop = None;
-                return Poll::Ready(None);
-            }
+            Poll::Ready(None) => return self.end(),
             Poll::Pending => {}
+        }
+        // Checked after the events, so a stream opened during shutdown still sends what it
+        // has ready (a live view's current state) before it ends.
+        if self.shutdown.as_mut().poll(cx).is_ready() {
+            return self.end();
         }
         if let Some(ticker) = &mut self.heartbeat
             && ticker.poll_due(cx)

@@ -122,7 +122,7 @@ async fn page(
                     <a href={format!("/chat/{other}")} class={(other == room).then_some("current")}>"#" {other}</a>
                 }
             </p>
-            <div data-init={live.to_string()}>
+            <div data-init={live}>
                 <div id="messages" class="messages"><p class="muted">"Connecting…"</p></div>
             </div>
             <form class="row" data-on:submit__prevent={format!("@post('/chat/{room}/messages')")}>

@@ -110,7 +110,7 @@ async fn page(State(app): State<App>, user: Option<CurrentUser>) -> Html {
         <section class="card">
             <h1>"Dashboard"</h1>
             <p class="muted">"Pushed: the numbers below, by a background task waking a live view every second."</p>
-            <div data-init={dashboard_stats::get().to_string()}>
+            <div data-init={dashboard_stats::get()}>
                 <div id="stats" class="stats"><p class="muted">"Loading…"</p></div>
                 <p id="pid" class="muted"></p>
             </div>

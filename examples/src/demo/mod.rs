@@ -30,7 +30,6 @@ pub mod todos;
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::Router;
 use axum::extract::State;
@@ -277,24 +276,12 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
         .map_err(|e| StartError(e.to_string()))?;
     println!("listening on http://{addr}");
     let _ = std::io::stdout().flush();
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let stopping = async move {
-        stop_signal().await;
-        let _ = stop_tx.send(true);
-    };
-    let server = axum::serve(listener, router(app))
-        .with_graceful_shutdown(livestar::live::graceful(stopping));
-    // `live::shutdown` ends live views but not hub streams (chat, notifications), which
-    // never end by themselves: give requests a moment to drain, then stop anyway.
-    let mut stopped = stop_rx;
-    let deadline = async move {
-        let _ = stopped.wait_for(|stop| *stop).await;
-        tokio::time::sleep(Duration::from_secs(2)).await;
-    };
-    tokio::select! {
-        served = server => served.map_err(|e| StartError(format!("server stopped: {e}"))),
-        () = deadline => Ok(()),
-    }
+    // `graceful` ends every live stream (live views, chat rooms, notifications) once the
+    // signal comes, so axum's drain finishes and open tabs reconnect to the next instance.
+    axum::serve(listener, router(app))
+        .with_graceful_shutdown(livestar::live::graceful(stop_signal()))
+        .await
+        .map_err(|e| StartError(format!("server stopped: {e}")))
 }
 
 async fn stop_signal() {

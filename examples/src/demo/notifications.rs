@@ -92,7 +92,7 @@ async fn page(State(app): State<App>, user: Option<CurrentUser>) -> Response {
                 <button id="notify" type="submit">"Send"</button>
             </form>
             <p><button id="mark-read" class="link" data-on:click="@post('/notifications/read')">"Mark all read"</button></p>
-            <div data-init={Action::get("/notifications/live").open_when_hidden(true).to_string()}>
+            <div data-init={Action::get("/notifications/live").open_when_hidden(true)}>
                 <ul id="notification-list"></ul>
             </div>
         </section>

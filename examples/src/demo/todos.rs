@@ -80,7 +80,7 @@ async fn page(State(app): State<App>, user: Option<CurrentUser>) -> Response {
                 <input id="new-todo" data-bind:title placeholder="What needs doing?" maxlength="200" autocomplete="off">
                 <button id="add" type="submit">"Add"</button>
             </form>
-            <div data-init={todo_list::get().to_string()}>
+            <div data-init={todo_list::get()}>
                 <div id="todo-list"><p class="muted">"Loading…"</p></div>
             </div>
         </section>

@@ -232,7 +232,8 @@ fn shutdown_token() -> &'static CancellationToken {
     TOKEN.get_or_init(CancellationToken::new)
 }
 
-/// Ends every live view of this process cleanly, now and from now on.
+/// Ends every live stream of this process cleanly (live views, hub clients and
+/// [`livestar::stream`](crate::stream()) responses), now and from now on.
 ///
 /// A server that stops must not wait for live streams, which never end by themselves: axum's
 /// graceful shutdown waits for every open response. After `shutdown()` each live stream ends

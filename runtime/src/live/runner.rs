@@ -239,42 +239,28 @@ where
             .into_response()
     }
 
-    /// The patches after the first: one per coalesced burst of wake-ups, until shutdown.
+    /// The patches after the first: one per coalesced burst of wake-ups. The response body
+    /// ends it on shutdown or disconnect.
     fn updates(self, wakeups: Invalidation) -> impl Stream<Item = Event> + Send + 'static {
-        let shutdown = Box::pin(super::shutdown_signal());
+        // Fused: a source that ended is never polled again.
         stream::unfold(
-            (self, wakeups, shutdown, false),
-            |(mut runner, mut wakeups, mut shutdown, mut sources_ended)| async move {
+            (self, wakeups.fuse()),
+            |(mut runner, mut wakeups)| async move {
                 loop {
-                    if sources_ended {
-                        // Nothing can wake this view again: it only waits for shutdown (or
-                        // for the client to go away, which drops this future).
-                        shutdown.as_mut().await;
-                        return None;
-                    }
-                    tokio::select! {
-                        biased;
-                        () = shutdown.as_mut() => return None,
-                        woke = wakeups.next() => {
-                            if woke.is_none() {
-                                sources_ended = true;
-                                continue;
-                            }
-                        }
+                    if wakeups.next().await.is_none() {
+                        // Nothing can wake this view again: it stays open, with its heartbeats,
+                        // until the client goes away or the server shuts down.
+                        futures::future::pending::<()>().await;
                     }
                     // Latest wins: every wake-up already waiting is covered by this reload.
                     for _ in 0..MAX_COALESCED {
                         match wakeups.next().now_or_never() {
                             Some(Some(())) => {}
-                            Some(None) => {
-                                sources_ended = true;
-                                break;
-                            }
-                            None => break,
+                            Some(None) | None => break,
                         }
                     }
                     if let Some(event) = runner.reload().await {
-                        return Some((event, (runner, wakeups, shutdown, sources_ended)));
+                        return Some((event, (runner, wakeups)));
                     }
                 }
             },
