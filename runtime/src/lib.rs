@@ -2,6 +2,14 @@
 //!
 //! Live, server-rendered HTML views for [axum](https://docs.rs/axum) and the
 //! [Datastar](https://data-star.dev) v1 client.
+//!
+//! ```
+//! use livestar::prelude::*;
+//!
+//! let name = "<Ada>";
+//! let patch: Event = Event::patch_elements(html! { <p id="greeting">"Hello, " {name}</p> }).into();
+//! assert!(patch.as_str().ends_with("data: elements <p id=\"greeting\">Hello, &lt;Ada&gt;</p>\n\n"));
+//! ```
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -59,6 +67,15 @@ pub mod hub;
 // --- end hub and backplane modules ---
 
 /// The items most apps use, in one import: `use livestar::prelude::*;`.
+///
+/// ```
+/// use livestar::prelude::*;
+///
+/// fn badge(count: usize) -> Html {
+///     html! { <span id="badge">{count}</span> }
+/// }
+/// assert_eq!(badge(3).as_str(), r#"<span id="badge">3</span>"#);
+/// ```
 pub mod prelude {
     pub use crate::render::{Html, Render};
     // --- html! prelude (owned by the html! work) ---

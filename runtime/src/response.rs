@@ -44,6 +44,12 @@ pub struct Events {
 
 impl Events {
     /// No events yet.
+    ///
+    /// ```
+    /// let events = livestar::response::Events::new();
+    /// assert!(events.is_empty());
+    /// assert_eq!(events.to_bytes(), "");
+    /// ```
     pub fn new() -> Self {
         Events::default()
     }
@@ -194,11 +200,14 @@ impl Fragment {
     /// Answers with `html`, rendered now, morphed into the page by `id`.
     ///
     /// ```
+    /// use axum::response::IntoResponse;
     /// use livestar::prelude::*;
     /// use livestar::response::Fragment;
     ///
-    /// let fragment = Fragment::new(html! { <p id="greeting">"hi"</p> });
-    /// # let _ = fragment;
+    /// let response = Fragment::new(html! { <p id="greeting">"hi"</p> }).into_response();
+    /// assert_eq!(response.headers()["content-type"], "text/html; charset=utf-8");
+    /// // The defaults (morph by `id`) need no `datastar-*` header.
+    /// assert!(!response.headers().contains_key("datastar-mode"));
     /// ```
     pub fn new(html: impl Render) -> Self {
         Fragment {
@@ -258,8 +267,10 @@ impl SignalsJson {
     /// serialisation error does).
     ///
     /// ```
-    /// let reset = livestar::response::SignalsJson::new(serde_json::json!({ "draft": "" }));
-    /// # let _ = reset;
+    /// use axum::response::IntoResponse;
+    ///
+    /// let response = livestar::response::SignalsJson::new(serde_json::json!({ "draft": "" })).into_response();
+    /// assert_eq!(response.headers()["content-type"], "application/json");
     /// ```
     pub fn new(signals: impl serde::Serialize) -> Self {
         SignalsJson {
@@ -270,10 +281,11 @@ impl SignalsJson {
     /// Only sets signals the client does not have (header `datastar-only-if-missing`).
     ///
     /// ```
+    /// use axum::response::IntoResponse;
     /// use livestar::response::SignalsJson;
     ///
     /// let defaults = SignalsJson::new(serde_json::json!({ "page": 1 })).only_if_missing(true);
-    /// # let _ = defaults;
+    /// assert_eq!(defaults.into_response().headers()["datastar-only-if-missing"], "true");
     /// ```
     pub fn only_if_missing(mut self, on: bool) -> Self {
         self.patch = self.patch.only_if_missing(on);
@@ -316,8 +328,10 @@ impl Script {
     /// Answers with `script` (sent verbatim).
     ///
     /// ```
-    /// let script = livestar::response::Script::new("document.title = 'done'");
-    /// # let _ = script;
+    /// use axum::response::IntoResponse;
+    ///
+    /// let response = livestar::response::Script::new("document.title = 'done'").into_response();
+    /// assert_eq!(response.headers()["content-type"], "text/javascript");
     /// ```
     pub fn new(script: impl Into<String>) -> Self {
         Script {
@@ -329,8 +343,11 @@ impl Script {
     /// Adds an attribute of the `<script>` element.
     ///
     /// ```
+    /// use axum::response::IntoResponse;
+    ///
     /// let script = livestar::response::Script::new("go()").attribute("type", "module");
-    /// # let _ = script;
+    /// let response = script.into_response();
+    /// assert_eq!(response.headers()["datastar-script-attributes"], r#"{"type":"module"}"#);
     /// ```
     pub fn attribute(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.attributes

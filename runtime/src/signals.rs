@@ -36,10 +36,24 @@ use http::{Method, StatusCode};
 use serde::de::DeserializeOwned;
 
 /// The query parameter that carries signals on `GET` and `DELETE`.
+///
+/// ```
+/// assert_eq!(livestar::signals::QUERY_PARAMETER, "datastar"); // `/search?datastar={...}`
+/// ```
 pub const QUERY_PARAMETER: &str = "datastar";
 /// The request header every Datastar action sends.
+///
+/// ```
+/// // A plain page load lacks it, which is how `Option<ReadSignals<T>>` tells the two apart.
+/// let from_action = |headers: &http::HeaderMap| headers.contains_key(livestar::signals::REQUEST_HEADER);
+/// assert!(!from_action(&http::HeaderMap::new()));
+/// ```
 pub const REQUEST_HEADER: &str = "datastar-request";
 /// The signals size limit unless a [`SignalsLimit`] extension sets another: 1 MiB.
+///
+/// ```
+/// assert_eq!(livestar::signals::DEFAULT_LIMIT, 1 << 20);
+/// ```
 pub const DEFAULT_LIMIT: usize = 1024 * 1024;
 
 /// Extracts the request's signals as `T`.

@@ -59,6 +59,12 @@ use tokio_util::sync::{CancellationToken, DropGuard, WaitForCancellationFutureOw
 use crate::event::Event;
 
 /// The heartbeat interval used unless a stream sets its own.
+///
+/// ```
+/// use livestar::stream::{DEFAULT_HEARTBEAT, Heartbeat};
+///
+/// assert_eq!(Heartbeat::default().interval(), Some(DEFAULT_HEARTBEAT));
+/// ```
 pub const DEFAULT_HEARTBEAT: Duration = Duration::from_secs(15);
 
 /// Turns any stream of events into a live Server-Sent Events response.
@@ -85,6 +91,16 @@ where
 }
 
 /// A Server-Sent Events response streaming Datastar events; see [`stream`].
+///
+/// ```
+/// use axum::response::IntoResponse;
+/// use livestar::event::Event;
+///
+/// let response = livestar::stream(futures::stream::iter([Event::comment("hi")])).into_response();
+/// assert_eq!(response.headers()["content-type"], "text/event-stream");
+/// // nginx would otherwise hold events back in its buffer.
+/// assert_eq!(response.headers()["x-accel-buffering"], "no");
+/// ```
 #[must_use = "a LiveStream does nothing until it is returned as a response"]
 pub struct LiveStream {
     events: Pin<Box<dyn Stream<Item = Event> + Send>>,
@@ -112,6 +128,18 @@ impl CancelOnDrop {
 
 impl LiveStream {
     /// Streams `events`; see [`stream`].
+    ///
+    /// ```
+    /// use futures::StreamExt;
+    /// use livestar::event::Event;
+    /// use livestar::stream::LiveStream;
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let live = LiveStream::new(futures::stream::iter([Event::comment("a"), Event::comment("b")]));
+    /// let frames: Vec<_> = live.into_frames().collect().await;
+    /// assert_eq!(frames, [": a\n\n", ": b\n\n"]);
+    /// # });
+    /// ```
     pub fn new<S, E>(events: S) -> Self
     where
         S: Stream<Item = E> + Send + 'static,
@@ -146,10 +174,14 @@ impl LiveStream {
     ///
     /// ```
     /// use std::time::Duration;
+    /// use futures::StreamExt;
     ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
     /// let live = livestar::stream(futures::stream::empty::<livestar::event::Event>())
     ///     .retry(Duration::from_secs(2));
-    /// # drop(live);
+    /// let frames: Vec<_> = live.into_frames().collect().await;
+    /// assert_eq!(frames, ["retry: 2000\n\n"]);
+    /// # });
     /// ```
     pub fn retry(mut self, delay: Duration) -> Self {
         self.retry = Some(delay);
@@ -239,7 +271,9 @@ pub(crate) fn set_stream_headers(headers: &mut http::HeaderMap) {
 /// let default = Heartbeat::default(); // every 15 s, first after 15 s, comment "heartbeat"
 /// let fast = Heartbeat::every(Duration::from_millis(500)).comment("todos");
 /// let none = Heartbeat::off();
-/// # let _ = (default, fast, none);
+/// assert_eq!(default.interval(), Some(Duration::from_secs(15)));
+/// assert_eq!(fast.interval(), Some(Duration::from_millis(500)));
+/// assert_eq!(none.interval(), None);
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Heartbeat {
@@ -257,6 +291,23 @@ impl Heartbeat {
     /// A heartbeat every `interval` of silence, the first one after `interval` too.
     ///
     /// A zero interval would flood the connection; it is raised to one millisecond.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use futures::StreamExt;
+    /// use livestar::stream::Heartbeat;
+    ///
+    /// // Paused time skips ahead to the heartbeat instead of waiting 5 s.
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().start_paused(true).build().unwrap().block_on(async {
+    /// let start = tokio::time::Instant::now();
+    /// let mut frames = livestar::stream(futures::stream::pending::<livestar::event::Event>())
+    ///     .heartbeat(Heartbeat::every(Duration::from_secs(5)))
+    ///     .into_frames();
+    /// assert_eq!(frames.next().await.unwrap(), ": heartbeat\n\n");
+    /// assert_eq!(start.elapsed(), Duration::from_secs(5));
+    /// # });
+    /// assert_eq!(Heartbeat::every(Duration::ZERO).interval(), Some(Duration::from_millis(1)));
+    /// ```
     pub fn every(interval: Duration) -> Self {
         let interval = interval.max(Duration::from_millis(1));
         Heartbeat {
@@ -269,12 +320,34 @@ impl Heartbeat {
     }
 
     /// No heartbeats.
+    ///
+    /// ```
+    /// use livestar::stream::Heartbeat;
+    ///
+    /// assert_eq!(Heartbeat::off().interval(), None);
+    /// ```
     pub fn off() -> Self {
         Heartbeat { settings: None }
     }
 
     /// Waits `delay` of silence before the first heartbeat (by default, one interval).
     /// Has no effect on [`Heartbeat::off`].
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use futures::StreamExt;
+    /// use livestar::stream::Heartbeat;
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// // A zero delay shows the client at once that the stream is open.
+    /// let heartbeat = Heartbeat::every(Duration::from_secs(30)).initial_delay(Duration::ZERO);
+    /// let mut frames = livestar::stream(futures::stream::pending::<livestar::event::Event>())
+    ///     .heartbeat(heartbeat)
+    ///     .into_frames();
+    /// assert_eq!(frames.next().await.unwrap(), ": heartbeat\n\n");
+    /// # });
+    /// assert_eq!(Heartbeat::off().initial_delay(Duration::ZERO), Heartbeat::off());
+    /// ```
     pub fn initial_delay(mut self, delay: Duration) -> Self {
         if let Some(settings) = &mut self.settings {
             settings.initial_delay = delay;
@@ -284,6 +357,22 @@ impl Heartbeat {
 
     /// The comment text of each heartbeat (by default `heartbeat`).
     /// Has no effect on [`Heartbeat::off`].
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use futures::StreamExt;
+    /// use livestar::stream::Heartbeat;
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let heartbeat = Heartbeat::every(Duration::from_secs(30))
+    ///     .initial_delay(Duration::ZERO)
+    ///     .comment("todos");
+    /// let mut frames = livestar::stream(futures::stream::pending::<livestar::event::Event>())
+    ///     .heartbeat(heartbeat)
+    ///     .into_frames();
+    /// assert_eq!(frames.next().await.unwrap(), ": todos\n\n");
+    /// # });
+    /// ```
     pub fn comment(mut self, text: impl Into<String>) -> Self {
         if let Some(settings) = &mut self.settings {
             settings.comment = text.into();

@@ -51,11 +51,36 @@ impl std::fmt::Debug for MemoryBroker {
 
 impl MemoryBroker {
     /// A new broker with no channels.
+    ///
+    /// ```
+    /// use livestar::backplane::{Backplane, MemoryBroker};
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// // Clones share the broker: each backplane on it plays one process.
+    /// let broker = MemoryBroker::new();
+    /// let (a, b) = (Backplane::connect(broker.clone()).await?, Backplane::connect(broker).await?);
+    /// assert!(a.is_connected() && b.is_connected());
+    /// # Ok::<_, livestar::backplane::BackplaneError>(())
+    /// # }).unwrap();
+    /// ```
     pub fn new() -> Self {
         MemoryBroker::default()
     }
 
     /// Ends every current subscription, as if the broker restarted.
+    ///
+    /// ```
+    /// use livestar::backplane::{Backplane, MemoryBroker};
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let broker = MemoryBroker::new();
+    /// let backplane = Backplane::connect(broker.clone()).await?;
+    /// broker.interrupt();
+    /// // The broker is still up, so the backplane subscribes again and heals.
+    /// assert_eq!(backplane.healed_after(0).await, 1);
+    /// # Ok::<_, livestar::backplane::BackplaneError>(())
+    /// # }).unwrap();
+    /// ```
     pub fn interrupt(&self) {
         let old = std::mem::take(&mut *lock(&self.shared.connections));
         old.cancel();
@@ -63,6 +88,20 @@ impl MemoryBroker {
 
     /// Makes the broker unreachable (`true`: subscribing and publishing fail, and current
     /// subscriptions end) or reachable again.
+    ///
+    /// ```
+    /// use livestar::backplane::{Backplane, MemoryBroker};
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let broker = MemoryBroker::new();
+    /// let backplane = Backplane::connect(broker.clone()).await?;
+    /// broker.set_down(true);
+    /// assert!(Backplane::connect(broker.clone()).await.is_err());
+    /// broker.set_down(false);
+    /// assert_eq!(backplane.healed_after(0).await, 1);
+    /// # Ok::<_, livestar::backplane::BackplaneError>(())
+    /// # }).unwrap();
+    /// ```
     pub fn set_down(&self, down: bool) {
         self.shared.down.store(down, Ordering::SeqCst);
         if down {

@@ -75,9 +75,27 @@ pub use postgres::Postgres;
 pub use redis::Redis;
 
 /// The channel used unless [`BackplaneBuilder::channel`] names another.
+///
+/// ```
+/// assert_eq!(livestar::backplane::DEFAULT_CHANNEL, "livestar");
+/// ```
 pub const DEFAULT_CHANNEL: &str = "livestar";
 
 /// What a broker connection yields while it is up.
+///
+/// ```
+/// use bytes::Bytes;
+/// use futures::StreamExt;
+/// use livestar::backplane::{Incoming, MemoryBroker, Transport};
+///
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// let broker = MemoryBroker::new();
+/// let mut inbox = broker.subscribe("chat").await?;
+/// broker.publish("chat", &[Bytes::from("hi")]).await?;
+/// assert!(matches!(inbox.next().await, Some(Incoming::Message(payload)) if payload == "hi"));
+/// # Ok::<_, livestar::backplane::BackplaneError>(())
+/// # }).unwrap();
+/// ```
 #[derive(Debug)]
 pub enum Incoming {
     /// A payload published on the channel (by any process, ours included).
@@ -87,6 +105,18 @@ pub enum Incoming {
 }
 
 /// The payloads of one subscription, until the connection is lost (the stream ends).
+///
+/// ```
+/// use bytes::Bytes;
+/// use futures::{FutureExt, StreamExt};
+/// use livestar::backplane::{Inbox, Incoming};
+///
+/// // A transport's `subscribe` wraps its client's messages like this.
+/// let messages = futures::stream::iter([Bytes::from("a"), Bytes::from("b")]);
+/// let mut inbox: Inbox = messages.map(Incoming::Message).boxed();
+/// let first = inbox.next().now_or_never().flatten();
+/// assert!(matches!(first, Some(Incoming::Message(payload)) if payload == "a"));
+/// ```
 pub type Inbox = BoxStream<'static, Incoming>;
 
 /// A broker: how to subscribe to a channel and publish on it. Implemented by [`MemoryBroker`],
@@ -113,12 +143,54 @@ pub type Inbox = BoxStream<'static, Incoming>;
 /// ```
 pub trait Transport: Send + Sync + 'static {
     /// A short name for logs (`"redis"`).
+    ///
+    /// ```
+    /// use livestar::backplane::{MemoryBroker, Transport};
+    ///
+    /// assert_eq!(MemoryBroker::new().name(), "memory");
+    /// ```
     fn name(&self) -> &'static str;
     /// The largest payload the broker takes; larger messages are chunked.
+    ///
+    /// ```
+    /// use livestar::backplane::{MemoryBroker, Transport};
+    ///
+    /// assert_eq!(MemoryBroker::new().max_payload(), usize::MAX);
+    /// ```
     fn max_payload(&self) -> usize;
     /// Subscribes to `channel`, returning once the broker has confirmed the subscription.
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use futures::StreamExt;
+    /// use livestar::backplane::{Incoming, MemoryBroker, Transport};
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let broker = MemoryBroker::new();
+    /// let mut inbox = broker.subscribe("chat").await?;
+    /// // Confirmed already, so nothing published from now on is missed.
+    /// broker.publish("chat", &[Bytes::from("hi")]).await?;
+    /// assert!(matches!(inbox.next().await, Some(Incoming::Message(_))));
+    /// # Ok::<_, livestar::backplane::BackplaneError>(())
+    /// # }).unwrap();
+    /// ```
     fn subscribe<'a>(&'a self, channel: &'a str) -> BoxFuture<'a, Result<Inbox, BackplaneError>>;
     /// Publishes `payloads` on `channel`, in order (the chunks of one message).
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use futures::StreamExt;
+    /// use livestar::backplane::{Incoming, MemoryBroker, Transport};
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let broker = MemoryBroker::new();
+    /// let inbox = broker.subscribe("chat").await?;
+    /// broker.publish("chat", &[Bytes::from("1/2"), Bytes::from("2/2")]).await?;
+    /// let got: Vec<_> = inbox.take(2).collect().await;
+    /// assert!(matches!(&got[..], [Incoming::Message(a), Incoming::Message(b)] if a == "1/2" && b == "2/2"));
+    /// # Ok::<_, livestar::backplane::BackplaneError>(())
+    /// # }).unwrap();
+    /// ```
     fn publish<'a>(
         &'a self,
         channel: &'a str,
@@ -140,6 +212,14 @@ pub struct BackplaneError {
 
 impl BackplaneError {
     /// An error of `broker` saying `message`.
+    ///
+    /// ```
+    /// use livestar::backplane::BackplaneError;
+    ///
+    /// // How a custom transport reports its client's errors.
+    /// let error = BackplaneError::new("kafka", std::io::Error::other("broker down"));
+    /// assert_eq!(error.to_string(), "kafka backplane: broker down");
+    /// ```
     pub fn new(broker: &'static str, message: impl fmt::Display) -> Self {
         BackplaneError {
             broker,
@@ -238,13 +318,18 @@ impl fmt::Debug for Backplane {
 ///
 /// ```
 /// use std::time::Duration;
-/// use livestar::backplane::Backplane;
+/// use livestar::backplane::{Backplane, MemoryBroker};
 ///
-/// let builder = Backplane::builder()
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// let backplane = Backplane::builder()
 ///     .channel("shop")
 ///     .backoff(Duration::from_millis(100), Duration::from_secs(10))
-///     .max_message(256 * 1024);
-/// # drop(builder);
+///     .max_message(256 * 1024)
+///     .connect(MemoryBroker::new())
+///     .await?;
+/// assert_eq!(backplane.max_message(), 256 * 1024);
+/// # Ok::<_, livestar::backplane::BackplaneError>(())
+/// # }).unwrap();
 /// ```
 #[derive(Clone, Debug)]
 pub struct BackplaneBuilder {
@@ -268,6 +353,23 @@ impl Default for BackplaneBuilder {
 impl BackplaneBuilder {
     /// The broker channel (Redis channel, NATS subject, Postgres channel) all processes of one
     /// app share. Use one per app or environment. Postgres channel names are at most 63 bytes.
+    ///
+    /// ```
+    /// use futures::StreamExt;
+    /// use livestar::backplane::{Backplane, MemoryBroker};
+    /// use livestar::invalidate::Notifier;
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let broker = MemoryBroker::new();
+    /// let web = Backplane::builder().channel("shop").connect(broker.clone()).await?;
+    /// let worker = Backplane::builder().channel("shop").connect(broker).await?;
+    /// let (shown, changed) = (Notifier::with_backplane(&web, "stock"), Notifier::with_backplane(&worker, "stock"));
+    /// let mut view = shown.subscribe(&7u32);
+    /// changed.notify(&7);
+    /// assert_eq!(view.next().await, Some(()));
+    /// # Ok::<_, livestar::backplane::BackplaneError>(())
+    /// # }).unwrap();
+    /// ```
     pub fn channel(mut self, channel: impl Into<String>) -> Self {
         self.channel = channel.into();
         self
@@ -275,6 +377,22 @@ impl BackplaneBuilder {
 
     /// The first and the largest delay between reconnection attempts (each delay doubles and
     /// is jittered).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use livestar::backplane::{Backplane, MemoryBroker};
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let broker = MemoryBroker::new();
+    /// let backplane = Backplane::builder()
+    ///     .backoff(Duration::from_millis(1), Duration::from_millis(10))
+    ///     .connect(broker.clone())
+    ///     .await?;
+    /// broker.interrupt();
+    /// assert_eq!(backplane.healed_after(0).await, 1);
+    /// # Ok::<_, livestar::backplane::BackplaneError>(())
+    /// # }).unwrap();
+    /// ```
     pub fn backoff(mut self, min: Duration, max: Duration) -> Self {
         self.min_backoff = min;
         self.max_backoff = max.max(min);
@@ -282,6 +400,20 @@ impl BackplaneBuilder {
     }
 
     /// The largest message (after encoding) a hub may send; larger sends are refused.
+    ///
+    /// ```
+    /// use livestar::backplane::{Backplane, MemoryBroker};
+    /// use livestar::event::Event;
+    /// use livestar::hub::{Hub, SendError};
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let backplane = Backplane::builder().max_message(1024).connect(MemoryBroker::new()).await?;
+    /// let hub = Hub::with_backplane(&backplane);
+    /// let big = Event::comment(&"x".repeat(2000));
+    /// assert!(matches!(hub.room("lobby").send(big), Err(SendError::TooLarge { .. })));
+    /// # Ok::<_, livestar::backplane::BackplaneError>(())
+    /// # }).unwrap();
+    /// ```
     pub fn max_message(mut self, bytes: usize) -> Self {
         self.max_message = bytes;
         self
@@ -291,6 +423,19 @@ impl BackplaneBuilder {
     ///
     /// Fails if the broker cannot be reached now; later outages are healed (see the
     /// [module documentation](self)).
+    ///
+    /// ```
+    /// use livestar::backplane::{Backplane, MemoryBroker};
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let broker = MemoryBroker::new();
+    /// broker.set_down(true);
+    /// assert!(Backplane::builder().connect(broker.clone()).await.is_err());
+    /// broker.set_down(false);
+    /// assert!(Backplane::builder().connect(broker).await?.is_connected());
+    /// # Ok::<_, livestar::backplane::BackplaneError>(())
+    /// # }).unwrap();
+    /// ```
     pub async fn connect(self, transport: impl Transport) -> Result<Backplane, BackplaneError> {
         let transport: Arc<dyn Transport> = Arc::new(transport);
         let inbox = transport.subscribe(&self.channel).await?;
@@ -335,16 +480,52 @@ impl BackplaneBuilder {
 
 impl Backplane {
     /// Options: channel name, backoff, largest message.
+    ///
+    /// ```
+    /// use livestar::backplane::{Backplane, MemoryBroker};
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let backplane = Backplane::builder().channel("shop").connect(MemoryBroker::new()).await?;
+    /// assert!(backplane.is_connected());
+    /// # Ok::<_, livestar::backplane::BackplaneError>(())
+    /// # }).unwrap();
+    /// ```
     pub fn builder() -> BackplaneBuilder {
         BackplaneBuilder::default()
     }
 
     /// Connects through `transport` on the default channel; see [`BackplaneBuilder::connect`].
+    ///
+    /// ```
+    /// use livestar::backplane::{Backplane, MemoryBroker};
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let backplane = Backplane::connect(MemoryBroker::new()).await?;
+    /// assert_eq!(backplane.broker(), "memory");
+    /// # Ok::<_, livestar::backplane::BackplaneError>(())
+    /// # }).unwrap();
+    /// ```
     pub async fn connect(transport: impl Transport) -> Result<Backplane, BackplaneError> {
         Backplane::builder().connect(transport).await
     }
 
     /// Whether the subscription is up now.
+    ///
+    /// ```
+    /// use livestar::backplane::{Backplane, MemoryBroker};
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let broker = MemoryBroker::new();
+    /// let backplane = Backplane::connect(broker.clone()).await?;
+    /// assert!(backplane.is_connected());
+    /// broker.set_down(true);
+    /// // The backplane notices on its own task.
+    /// while backplane.is_connected() {
+    ///     tokio::task::yield_now().await;
+    /// }
+    /// # Ok::<_, livestar::backplane::BackplaneError>(())
+    /// # }).unwrap();
+    /// ```
     pub fn is_connected(&self) -> bool {
         self.inner.status.borrow().connected
     }
@@ -364,6 +545,19 @@ impl Backplane {
 
     /// Waits until the backplane has healed more than `seen` times; returns the new count.
     /// For tests and health checks.
+    ///
+    /// ```
+    /// use livestar::backplane::{Backplane, MemoryBroker};
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let broker = MemoryBroker::new();
+    /// let backplane = Backplane::connect(broker.clone()).await?;
+    /// let seen = backplane.heals();
+    /// broker.interrupt();
+    /// assert_eq!(backplane.healed_after(seen).await, seen + 1);
+    /// # Ok::<_, livestar::backplane::BackplaneError>(())
+    /// # }).unwrap();
+    /// ```
     pub async fn healed_after(&self, seen: u64) -> u64 {
         let mut status = self.inner.status.subscribe();
         match status.wait_for(|s| s.heals > seen).await {
@@ -374,16 +568,46 @@ impl Backplane {
     }
 
     /// Messages dropped because the broker was unreachable or the outbox was full.
+    ///
+    /// ```
+    /// use livestar::backplane::{Backplane, MemoryBroker};
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let backplane = Backplane::connect(MemoryBroker::new()).await?;
+    /// assert_eq!(backplane.dropped(), 0);
+    /// # Ok::<_, livestar::backplane::BackplaneError>(())
+    /// # }).unwrap();
+    /// ```
     pub fn dropped(&self) -> usize {
         self.inner.dropped.load(Ordering::Relaxed)
     }
 
     /// The broker's name (`"redis"`, `"nats"`, `"postgres"`, `"memory"`).
+    ///
+    /// ```
+    /// use livestar::backplane::{Backplane, MemoryBroker};
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let backplane = Backplane::connect(MemoryBroker::new()).await?;
+    /// assert_eq!(backplane.broker(), "memory");
+    /// # Ok::<_, livestar::backplane::BackplaneError>(())
+    /// # }).unwrap();
+    /// ```
     pub fn broker(&self) -> &'static str {
         self.inner.broker
     }
 
     /// The largest message a hub may send through this backplane.
+    ///
+    /// ```
+    /// use livestar::backplane::{Backplane, MemoryBroker};
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let backplane = Backplane::connect(MemoryBroker::new()).await?;
+    /// assert_eq!(backplane.max_message(), 1024 * 1024); // the default
+    /// # Ok::<_, livestar::backplane::BackplaneError>(())
+    /// # }).unwrap();
+    /// ```
     pub fn max_message(&self) -> usize {
         self.inner.max_message
     }

@@ -50,6 +50,17 @@ impl Nats {
     ///
     /// # Errors
     /// The server cannot be reached now.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), livestar::backplane::BackplaneError> {
+    /// use livestar::backplane::{Backplane, Nats};
+    ///
+    /// let nats = Nats::new("nats://10.0.0.1:4222,nats://10.0.0.2:4222").await?;
+    /// let backplane = Backplane::builder().channel("shop").connect(nats).await?;
+    /// assert_eq!(backplane.broker(), "nats");
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn new(url: &str) -> Result<Nats, BackplaneError> {
         let (reconnected, _) = broadcast::channel(16);
         let events = reconnected.clone();
@@ -96,6 +107,14 @@ impl Nats {
     ///
     /// # Errors
     /// The server cannot be reached now.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), livestar::backplane::BackplaneError> {
+    /// let backplane = livestar::backplane::Nats::connect("nats://127.0.0.1:4222").await?;
+    /// assert!(backplane.is_connected());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn connect(url: &str) -> Result<Backplane, BackplaneError> {
         Backplane::connect(Nats::new(url).await?).await
     }

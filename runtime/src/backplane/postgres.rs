@@ -66,6 +66,14 @@ impl Postgres {
     ///
     /// # Errors
     /// The URL does not parse.
+    ///
+    /// ```
+    /// use livestar::backplane::Postgres;
+    ///
+    /// // Nothing is connected yet, so this needs no server.
+    /// assert!(Postgres::new("postgres://app@127.0.0.1:5432/app").is_ok());
+    /// assert!(Postgres::new("postgres://app@127.0.0.1:port/app").is_err());
+    /// ```
     pub fn new(url: &str) -> Result<Postgres, BackplaneError> {
         let mut config = Config::from_str(url).map_err(error)?;
         if config.get_application_name().is_none() {
@@ -84,6 +92,14 @@ impl Postgres {
     ///
     /// # Errors
     /// The URL does not parse or the database cannot be reached now.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), livestar::backplane::BackplaneError> {
+    /// let backplane = livestar::backplane::Postgres::connect("postgres://postgres@127.0.0.1/app").await?;
+    /// assert_eq!(backplane.broker(), "postgres");
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn connect(url: &str) -> Result<Backplane, BackplaneError> {
         Backplane::connect(Postgres::new(url)?).await
     }

@@ -57,6 +57,14 @@ impl Redis {
     ///
     /// # Errors
     /// The URL does not parse.
+    ///
+    /// ```
+    /// use livestar::backplane::Redis;
+    ///
+    /// // Nothing is connected yet, so this needs no server.
+    /// assert!(Redis::new("redis://127.0.0.1:6379/0").is_ok());
+    /// assert!(Redis::new("http://127.0.0.1").is_err());
+    /// ```
     pub fn new(url: &str) -> Result<Redis, BackplaneError> {
         Ok(Redis {
             client: redis::Client::open(url).map_err(error)?,
@@ -68,6 +76,14 @@ impl Redis {
     ///
     /// # Errors
     /// The URL does not parse or the server cannot be reached now.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), livestar::backplane::BackplaneError> {
+    /// let backplane = livestar::backplane::Redis::connect("redis://127.0.0.1:6379").await?;
+    /// assert_eq!(backplane.broker(), "redis");
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn connect(url: &str) -> Result<Backplane, BackplaneError> {
         Backplane::connect(Redis::new(url)?).await
     }

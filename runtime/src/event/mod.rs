@@ -49,10 +49,32 @@ pub use script::ExecuteScript;
 use crate::render::Render;
 
 /// The SSE event type of element patches.
+///
+/// ```
+/// use livestar::event::{Event, PATCH_ELEMENTS};
+///
+/// let event: Event = Event::remove_elements("#a").into();
+/// assert!(event.as_str().starts_with(&format!("event: {PATCH_ELEMENTS}\n")));
+/// ```
 pub const PATCH_ELEMENTS: &str = "datastar-patch-elements";
 /// The SSE event type of signal patches.
+///
+/// ```
+/// use livestar::event::{Event, PATCH_SIGNALS};
+///
+/// let event: Event = Event::patch_signals(serde_json::json!({ "n": 1 })).into();
+/// assert!(event.as_str().starts_with(&format!("event: {PATCH_SIGNALS}\n")));
+/// ```
 pub const PATCH_SIGNALS: &str = "datastar-patch-signals";
 /// The reconnection delay a client uses when the server names none.
+///
+/// ```
+/// use livestar::event::{DEFAULT_RETRY, Event};
+///
+/// // The client would assume it anyway, so it is not written.
+/// let event: Event = Event::remove_elements("#a").retry(DEFAULT_RETRY).into();
+/// assert!(!event.as_str().contains("retry:"));
+/// ```
 pub const DEFAULT_RETRY: Duration = Duration::from_millis(1000);
 
 /// One encoded Server-Sent Event (or comment), ready to be written to any number of streams.
@@ -75,10 +97,10 @@ impl Event {
     ///
     /// ```
     /// use livestar::event::Event;
-    /// use livestar::render::Html;
+    /// use livestar::prelude::*;
     ///
-    /// let patch = Event::patch_elements(Html::from_trusted(r#"<p id="n">2</p>"#.into()));
-    /// # let _: Event = patch.into();
+    /// let event: Event = Event::patch_elements(html! { <p id="n">{2}</p> }).into();
+    /// assert_eq!(event.as_str(), "event: datastar-patch-elements\ndata: elements <p id=\"n\">2</p>\n\n");
     /// ```
     pub fn patch_elements(elements: impl Render) -> PatchElements {
         PatchElements::new(elements)
@@ -211,6 +233,13 @@ impl Event {
     }
 
     /// The encoded bytes, as written to the wire.
+    ///
+    /// ```
+    /// use livestar::event::Event;
+    ///
+    /// let event = Event::comment("x");
+    /// assert_eq!(event.as_bytes().as_ref(), b": x\n\n");
+    /// ```
     pub fn as_bytes(&self) -> &Bytes {
         &self.bytes
     }
@@ -228,6 +257,14 @@ impl Event {
     }
 
     /// The encoded bytes, owned.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use livestar::event::Event;
+    ///
+    /// let bytes: bytes::Bytes = Event::retry(Duration::from_secs(1)).into_bytes();
+    /// assert_eq!(bytes, "retry: 1000\n\n");
+    /// ```
     pub fn into_bytes(self) -> Bytes {
         self.bytes
     }

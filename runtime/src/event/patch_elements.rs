@@ -188,6 +188,15 @@ pub struct PatchElements {
 
 impl PatchElements {
     /// Patches `elements`, rendered now into the event's buffer.
+    ///
+    /// ```
+    /// use livestar::event::{Event, PatchElements};
+    /// use livestar::prelude::*;
+    ///
+    /// let user = "<script>";
+    /// let event: Event = PatchElements::new(html! { <b id="user">{user}</b> }).into();
+    /// assert!(event.as_str().ends_with("data: elements <b id=\"user\">&lt;script&gt;</b>\n\n"));
+    /// ```
     pub fn new(elements: impl Render) -> Self {
         let mut html = String::new();
         elements.render_to(&mut html);

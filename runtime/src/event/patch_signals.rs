@@ -26,6 +26,16 @@ pub struct PatchSignals {
 impl PatchSignals {
     /// Patches signals from a `Serialize` value; see [`Event::patch_signals`] for what a
     /// serialisation error does.
+    ///
+    /// ```
+    /// use std::collections::BTreeMap;
+    /// use livestar::event::PatchSignals;
+    ///
+    /// assert_eq!(PatchSignals::new(serde_json::json!({ "count": 1 })).json(), r#"{"count":1}"#);
+    /// // JSON object keys must be strings: this is logged and patches nothing.
+    /// let bad: BTreeMap<(u8, u8), u8> = [((1, 2), 3)].into();
+    /// assert_eq!(PatchSignals::new(&bad).json(), "{}");
+    /// ```
     pub fn new(signals: impl serde::Serialize) -> Self {
         Self::try_new(signals).unwrap_or_else(|error| {
             tracing::error!(%error, "signals could not be serialised as JSON; patching nothing");

@@ -25,6 +25,13 @@ pub struct ExecuteScript {
 
 impl ExecuteScript {
     /// Runs `script` (sent verbatim) once it reaches the page.
+    ///
+    /// ```
+    /// use livestar::event::{Event, ExecuteScript};
+    ///
+    /// let event: Event = ExecuteScript::new("alert(1)").into();
+    /// assert!(event.as_str().contains(r#"<script data-effect="el.remove()">alert(1)</script>"#));
+    /// ```
     pub fn new(script: impl Into<String>) -> Self {
         ExecuteScript {
             common: Common::default(),

@@ -18,10 +18,19 @@ use crate::event::{Event, ExecuteScript, PatchElements, PatchSignals};
 /// let two = [Event::comment("a"), Event::comment("b")].into_event();
 /// assert_eq!(two.as_str(), ": a\n\n: b\n\n");
 /// let built = Event::patch_elements(Html::from_trusted("<p id=\"x\"></p>".into())).into_event();
-/// # let _ = (one, built);
+/// assert_eq!(one.as_str(), ": a\n\n");
+/// assert!(built.as_str().starts_with("event: datastar-patch-elements\n"));
 /// ```
 pub trait Batch {
     /// The frames of the batch as one event.
+    ///
+    /// ```
+    /// use livestar::event::Event;
+    /// use livestar::hub::Batch;
+    ///
+    /// let batch = vec![Event::comment("a"), Event::remove_elements("#b").into()].into_event();
+    /// assert_eq!(batch.as_str(), ": a\n\nevent: datastar-patch-elements\ndata: selector #b\ndata: mode remove\n\n");
+    /// ```
     fn into_event(self) -> Event;
 }
 

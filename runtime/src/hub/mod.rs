@@ -72,8 +72,18 @@ use crate::invalidate::{Notifier, Subscription};
 use crate::stream::LiveStream;
 
 /// The sends a client's queue holds before the client is disconnected as too slow.
+///
+/// ```
+/// assert_eq!(livestar::hub::DEFAULT_QUEUE_LIMIT, 1000);
+/// ```
 pub const DEFAULT_QUEUE_LIMIT: usize = 1000;
 /// How long a client may take nothing while sends wait for it before it is disconnected.
+///
+/// ```
+/// use std::time::Duration;
+///
+/// assert_eq!(livestar::hub::DEFAULT_STALL_TIMEOUT, Duration::from_secs(5));
+/// ```
 pub const DEFAULT_STALL_TIMEOUT: Duration = Duration::from_secs(5);
 
 type Loader = Arc<dyn Fn(String) -> BoxFuture<'static, Event> + Send + Sync>;
@@ -211,7 +221,7 @@ impl std::error::Error for SendError {}
 ///     .stall_timeout(Duration::from_secs(2))
 ///     .room_loader(|room: String| async move { Event::comment(&format!("welcome to {room}")) })
 ///     .build();
-/// # drop(hub);
+/// assert_eq!(hub.clients(), 0);
 /// ```
 #[must_use]
 pub struct HubBuilder {
@@ -224,6 +234,19 @@ pub struct HubBuilder {
 
 impl HubBuilder {
     /// The sends a client's queue holds before it is disconnected (default 1000).
+    ///
+    /// ```
+    /// use livestar::event::Event;
+    /// use livestar::hub::Hub;
+    ///
+    /// let hub = Hub::builder().queue_limit(1).build();
+    /// let tab = hub.join_room("lobby"); // never read
+    /// assert_eq!(hub.room("lobby").send(Event::comment("1")), Ok(1));
+    /// // The queue is full: the tab is disconnected rather than the send waiting.
+    /// assert_eq!(hub.room("lobby").send(Event::comment("2")), Ok(0));
+    /// assert_eq!(hub.room("lobby").presence(), 0);
+    /// # drop(tab);
+    /// ```
     pub fn queue_limit(mut self, sends: usize) -> Self {
         self.queue_limit = sends.max(1);
         self
@@ -231,6 +254,22 @@ impl HubBuilder {
 
     /// How long a client may take nothing while sends wait before it is disconnected
     /// (default 5 s).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use livestar::event::Event;
+    /// use livestar::hub::Hub;
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().start_paused(true).build().unwrap().block_on(async {
+    /// let hub = Hub::builder().stall_timeout(Duration::from_secs(2)).build();
+    /// let tab = hub.join_room("lobby"); // never read
+    /// assert_eq!(hub.room("lobby").send(Event::comment("1")), Ok(1));
+    /// tokio::time::sleep(Duration::from_secs(3)).await;
+    /// assert_eq!(hub.room("lobby").send(Event::comment("2")), Ok(0));
+    /// assert_eq!(hub.room("lobby").presence(), 0);
+    /// # drop(tab);
+    /// # });
+    /// ```
     pub fn stall_timeout(mut self, timeout: Duration) -> Self {
         self.stall_timeout = timeout;
         self
@@ -242,6 +281,20 @@ impl HubBuilder {
     ///
     /// A send that happens while the loader runs is delivered after the loaded state, so it
     /// may show twice: give appended elements an `id`, so the second copy morphs the first.
+    ///
+    /// ```
+    /// use futures::StreamExt;
+    /// use livestar::event::Event;
+    /// use livestar::hub::Hub;
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let hub = Hub::builder()
+    ///     .room_loader(|room: String| async move { Event::comment(&format!("history of {room}")) })
+    ///     .build();
+    /// let mut tab = hub.join_room("lobby").into_frames();
+    /// assert_eq!(tab.next().await.unwrap(), ": history of lobby\n\n");
+    /// # });
+    /// ```
     pub fn room_loader<F, Fut, B>(mut self, loader: F) -> Self
     where
         F: Fn(String) -> Fut + Send + Sync + 'static,
@@ -256,6 +309,20 @@ impl HubBuilder {
 
     /// Loads a session's current state (e.g. the unread count), like
     /// [`room_loader`](Self::room_loader).
+    ///
+    /// ```
+    /// use futures::StreamExt;
+    /// use livestar::event::Event;
+    /// use livestar::hub::Hub;
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let hub = Hub::builder()
+    ///     .session_loader(|_user: String| async { Event::patch_signals(serde_json::json!({ "unread": 3 })) })
+    ///     .build();
+    /// let mut tab = hub.join_session("user-7").into_frames();
+    /// assert_eq!(tab.next().await.unwrap(), "event: datastar-patch-signals\ndata: signals {\"unread\":3}\n\n");
+    /// # });
+    /// ```
     pub fn session_loader<F, Fut, B>(mut self, loader: F) -> Self
     where
         F: Fn(String) -> Fut + Send + Sync + 'static,
@@ -269,12 +336,37 @@ impl HubBuilder {
     }
 
     /// Shares sends with every process whose hub uses the same backplane and `name`.
+    ///
+    /// ```
+    /// use futures::StreamExt;
+    /// use livestar::backplane::{Backplane, MemoryBroker};
+    /// use livestar::event::Event;
+    /// use livestar::hub::Hub;
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let broker = MemoryBroker::new();
+    /// let here = Hub::builder().backplane(&Backplane::connect(broker.clone()).await?, "chat").build();
+    /// let there = Hub::builder().backplane(&Backplane::connect(broker).await?, "chat").build();
+    /// let mut tab = there.join_room("lobby").into_frames();
+    /// // No local client, yet the other process delivers it.
+    /// assert_eq!(here.room("lobby").send(Event::comment("hi")), Ok(0));
+    /// assert_eq!(tab.next().await.unwrap(), ": hi\n\n");
+    /// # Ok::<_, livestar::backplane::BackplaneError>(())
+    /// # }).unwrap();
+    /// ```
     pub fn backplane(mut self, backplane: &Backplane, name: &str) -> Self {
         self.backplane = Some((backplane.clone(), format!("h:{name}")));
         self
     }
 
     /// The hub.
+    ///
+    /// ```
+    /// let hub = livestar::hub::Hub::builder().queue_limit(100).build();
+    /// let tab = hub.join_room("lobby");
+    /// assert_eq!(hub.clients(), 1);
+    /// # drop(tab);
+    /// ```
     pub fn build(self) -> Hub {
         let inner = Arc::new_cyclic(|weak: &Weak<HubInner>| {
             let remote = self.backplane.map(|(backplane, topic)| {
@@ -304,6 +396,15 @@ impl HubBuilder {
 
 impl Hub {
     /// A hub for this process only.
+    ///
+    /// ```
+    /// use livestar::event::Event;
+    ///
+    /// let hub = livestar::hub::Hub::new();
+    /// let tab = hub.join_room("lobby");
+    /// assert_eq!(hub.room("lobby").send(Event::comment("hi")), Ok(1));
+    /// # drop(tab);
+    /// ```
     pub fn new() -> Self {
         Hub::builder().build()
     }
@@ -324,6 +425,13 @@ impl Hub {
     }
 
     /// Options: queue limit, stall timeout, loaders, backplane.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let hub = livestar::hub::Hub::builder().stall_timeout(Duration::from_secs(1)).build();
+    /// assert_eq!(hub.clients(), 0);
+    /// ```
     pub fn builder() -> HubBuilder {
         HubBuilder {
             queue_limit: DEFAULT_QUEUE_LIMIT,
@@ -377,11 +485,29 @@ impl Hub {
     }
 
     /// A room, to send to or count.
+    ///
+    /// ```
+    /// use livestar::event::Event;
+    ///
+    /// let hub = livestar::hub::Hub::new();
+    /// // Rooms need no creating: one nobody joined just has no clients.
+    /// assert_eq!(hub.room("empty").presence(), 0);
+    /// assert_eq!(hub.room("empty").send(Event::comment("hi")), Ok(0));
+    /// ```
     pub fn room<'a>(&'a self, id: &'a str) -> Room<'a> {
         Room { hub: self, id }
     }
 
     /// A session (every tab of one user), to send to.
+    ///
+    /// ```
+    /// use livestar::event::Event;
+    ///
+    /// let hub = livestar::hub::Hub::new();
+    /// let (laptop, phone) = (hub.join_session("user-7"), hub.join_session("user-7"));
+    /// assert_eq!(hub.session("user-7").send(Event::comment("ping")), Ok(2));
+    /// # drop((laptop, phone));
+    /// ```
     pub fn session<'a>(&'a self, id: &'a str) -> Session<'a> {
         Session { hub: self, id }
     }
@@ -482,6 +608,14 @@ impl HubInner {
 }
 
 /// Chooses the rooms and session of a new client; see [`Hub::client`].
+///
+/// ```
+/// let hub = livestar::hub::Hub::new();
+/// let live = hub.client().room("lobby").session("user-7").connect();
+/// assert_eq!(hub.room("lobby").presence(), 1);
+/// assert_eq!(hub.session("user-7").tabs(), 1);
+/// # drop(live);
+/// ```
 #[must_use = "call .connect() to get the client's live stream"]
 pub struct ClientBuilder<'a> {
     hub: &'a Hub,
@@ -491,6 +625,15 @@ pub struct ClientBuilder<'a> {
 
 impl ClientBuilder<'_> {
     /// Joins room `id` too.
+    ///
+    /// ```
+    /// let hub = livestar::hub::Hub::new();
+    /// let live = hub.client().room("lobby").room("news").room("lobby").connect();
+    /// // A room named twice is joined once.
+    /// assert_eq!(hub.room("lobby").presence(), 1);
+    /// assert_eq!(hub.room("news").presence(), 1);
+    /// # drop(live);
+    /// ```
     pub fn room(mut self, id: &str) -> Self {
         if !self.rooms.iter().any(|r| r == id) {
             self.rooms.push(id.to_owned());
@@ -499,6 +642,15 @@ impl ClientBuilder<'_> {
     }
 
     /// Joins session `id` (one session per client).
+    ///
+    /// ```
+    /// let hub = livestar::hub::Hub::new();
+    /// let live = hub.client().session("guest").session("user-7").connect();
+    /// // The last one wins.
+    /// assert_eq!(hub.session("guest").tabs(), 0);
+    /// assert_eq!(hub.session("user-7").tabs(), 1);
+    /// # drop(live);
+    /// ```
     pub fn session(mut self, id: &str) -> Self {
         self.session = Some(id.to_owned());
         self
@@ -507,6 +659,21 @@ impl ClientBuilder<'_> {
     /// Registers the client and returns its live stream: the loaders' current state first,
     /// then every send to its rooms and session. The client leaves when the stream is dropped
     /// (the HTTP client went away) or disconnected as too slow.
+    ///
+    /// ```
+    /// use futures::StreamExt;
+    /// use livestar::event::Event;
+    /// use livestar::hub::Hub;
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let hub = Hub::new();
+    /// let mut tab = hub.client().room("lobby").connect().into_frames();
+    /// hub.room("lobby").send(Event::comment("hi")).unwrap();
+    /// assert_eq!(tab.next().await.unwrap(), ": hi\n\n");
+    /// drop(tab);
+    /// assert_eq!(hub.clients(), 0);
+    /// # });
+    /// ```
     pub fn connect(self) -> LiveStream {
         let inner = &self.hub.inner;
         let id = inner.next_client.fetch_add(1, Ordering::Relaxed);
@@ -574,6 +741,17 @@ impl Drop for Leave {
 }
 
 /// A room of a [`Hub`]; see [`Hub::room`].
+///
+/// ```
+/// use livestar::event::Event;
+///
+/// let hub = livestar::hub::Hub::new();
+/// let tab = hub.join_room("lobby");
+/// let lobby = hub.room("lobby");
+/// assert_eq!(lobby.presence(), 1);
+/// assert_eq!(lobby.send(Event::comment("hi")), Ok(1));
+/// # drop(tab);
+/// ```
 #[derive(Clone, Copy)]
 pub struct Room<'a> {
     hub: &'a Hub,
@@ -613,6 +791,19 @@ impl Room<'_> {
 
     /// The sessions of the room's clients in this process, sorted, each once (clients that
     /// joined without a session are counted by [`presence`](Self::presence) only).
+    ///
+    /// ```
+    /// let hub = livestar::hub::Hub::new();
+    /// let tabs = [
+    ///     hub.client().room("lobby").session("bob").connect(),
+    ///     hub.client().room("lobby").session("alice").connect(),
+    ///     hub.client().room("lobby").session("bob").connect(),
+    ///     hub.join_room("lobby"),
+    /// ];
+    /// assert_eq!(hub.room("lobby").members(), ["alice", "bob"]);
+    /// assert_eq!(hub.room("lobby").presence(), 4);
+    /// # drop(tabs);
+    /// ```
     pub fn members(&self) -> Vec<String> {
         let mut sessions: Vec<String> = lock(&self.hub.inner.members)
             .rooms
@@ -645,6 +836,17 @@ impl Room<'_> {
 }
 
 /// A session of a [`Hub`] (every tab of one user); see [`Hub::session`].
+///
+/// ```
+/// use livestar::event::Event;
+///
+/// let hub = livestar::hub::Hub::new();
+/// let tab = hub.join_session("user-7");
+/// let user = hub.session("user-7");
+/// assert_eq!(user.tabs(), 1);
+/// assert_eq!(user.send(Event::comment("ping")), Ok(1));
+/// # drop(tab);
+/// ```
 #[derive(Clone, Copy)]
 pub struct Session<'a> {
     hub: &'a Hub,

@@ -42,10 +42,13 @@ use tokio::sync::{Notify, broadcast, mpsc, watch};
 /// A stream of wake-ups; each item means "something changed, look again".
 ///
 /// ```
-/// use livestar::invalidate::Invalidation;
+/// use futures::{FutureExt, StreamExt};
+/// use livestar::invalidate::IntoInvalidation;
 ///
-/// let none = Invalidation::never();
-/// # drop(none);
+/// let (tx, rx) = tokio::sync::watch::channel(0);
+/// let mut changes = rx.into_invalidation();
+/// tx.send(1).unwrap();
+/// assert_eq!(changes.next().now_or_never(), Some(Some(())));
 /// ```
 #[must_use = "an invalidation wakes nothing unless it is polled"]
 pub struct Invalidation {
@@ -74,6 +77,13 @@ impl Invalidation {
     }
 
     /// Never wakes (and never ends).
+    ///
+    /// ```
+    /// use futures::{FutureExt, StreamExt};
+    /// use livestar::invalidate::Invalidation;
+    ///
+    /// assert_eq!(Invalidation::never().next().now_or_never(), None);
+    /// ```
     pub fn never() -> Self {
         Invalidation::from_stream(stream::pending::<()>())
     }
@@ -83,10 +93,13 @@ impl Invalidation {
     /// ```
     /// use livestar::invalidate::{Invalidation, IntoInvalidation};
     ///
-    /// let (_a, a) = tokio::sync::broadcast::channel::<()>(1);
-    /// let (_b, b) = tokio::sync::watch::channel(0u8);
-    /// let both = Invalidation::merge([a.into_invalidation(), b.into_invalidation()]);
-    /// # drop(both);
+    /// use futures::{FutureExt, StreamExt};
+    ///
+    /// let (a_tx, a) = tokio::sync::broadcast::channel::<()>(1);
+    /// let (_b_tx, b) = tokio::sync::watch::channel(0u8);
+    /// let mut both = Invalidation::merge([a.into_invalidation(), b.into_invalidation()]);
+    /// a_tx.send(()).unwrap();
+    /// assert_eq!(both.next().now_or_never(), Some(Some(())));
     /// ```
     pub fn merge(sources: impl IntoIterator<Item = Invalidation>) -> Self {
         let mut sources: Vec<Invalidation> = sources.into_iter().collect();
@@ -128,6 +141,19 @@ impl std::fmt::Debug for Invalidation {
 /// ```
 pub trait IntoInvalidation {
     /// The wake-ups of this source.
+    ///
+    /// ```
+    /// use futures::{FutureExt, StreamExt};
+    /// use livestar::invalidate::IntoInvalidation;
+    ///
+    /// let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<u32>();
+    /// let mut wakeups = rx.into_invalidation();
+    /// tx.send(7).unwrap();
+    /// drop(tx);
+    /// assert_eq!(wakeups.next().now_or_never(), Some(Some(())));
+    /// // The source ended, so the live view stops watching it.
+    /// assert_eq!(wakeups.next().now_or_never(), Some(None));
+    /// ```
     fn into_invalidation(self) -> Invalidation;
 }
 
@@ -143,14 +169,24 @@ impl IntoInvalidation for Invalidation {
 /// ```
 /// use livestar::invalidate::{IntoInvalidation, from_stream};
 ///
+/// use futures::{FutureExt, StreamExt};
+///
 /// let source = from_stream(futures::stream::iter([1, 2, 3]));
-/// let _wakeups = source.into_invalidation();
+/// assert_eq!(source.into_invalidation().count().now_or_never(), Some(3));
 /// ```
 pub fn from_stream<S: Stream + Send + 'static>(stream: S) -> FromStream<S> {
     FromStream(stream)
 }
 
 /// A `Stream` used as an invalidation source; see [`from_stream`].
+///
+/// ```
+/// use futures::{FutureExt, StreamExt};
+/// use livestar::invalidate::{FromStream, IntoInvalidation};
+///
+/// let mut wakeups = FromStream(futures::stream::iter(["a", "b"])).into_invalidation();
+/// assert_eq!(wakeups.next().now_or_never(), Some(Some(())));
+/// ```
 #[derive(Debug)]
 pub struct FromStream<S>(pub S);
 

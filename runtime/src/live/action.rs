@@ -7,6 +7,13 @@ use crate::render::{AttributeValue, Render, escape_attr};
 /// How many failed reconnects the Datastar client tries before it gives up on a live view,
 /// as [`Action`] asks it (the client's own default is 10, about five minutes with its
 /// backoff: too few for a deploy or a laptop waking up).
+///
+/// ```
+/// use livestar::live::{Action, DEFAULT_RETRY_MAX_COUNT};
+///
+/// let action = Action::get("/todos/live").to_string();
+/// assert!(action.contains(&format!("retryMaxCount: {DEFAULT_RETRY_MAX_COUNT}")));
+/// ```
 pub const DEFAULT_RETRY_MAX_COUNT: u32 = 1000;
 
 /// The Datastar action that opens a live view, e.g. `@get('/todos/live', {retry: 'always',
@@ -49,6 +56,13 @@ pub struct Action {
 impl Action {
     /// The action that opens the live view at `path` (an absolute path, already
     /// percent-encoded; `'` and `\` are escaped for the JavaScript string).
+    ///
+    /// ```
+    /// use livestar::live::Action;
+    ///
+    /// let action = Action::get("/notes/it's");
+    /// assert_eq!(action.to_string(), r"@get('/notes/it\'s', {retry: 'always', retryMaxCount: 1000})");
+    /// ```
     pub fn get(path: impl Into<String>) -> Self {
         Action {
             path: path.into(),
@@ -127,6 +141,12 @@ impl AttributeValue for Action {
 
 /// Appends a path parameter to a path, percent-encoding everything but unreserved
 /// characters, so a value cannot change the route or break out of the JavaScript string.
+///
+/// ```
+/// let mut path = "/rooms/".to_owned();
+/// livestar::__private::push_segment(&mut path, "a b/'c'");
+/// assert_eq!(path, "/rooms/a%20b%2F%27c%27");
+/// ```
 pub fn push_segment(path: &mut String, value: &str) {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
     for byte in value.bytes() {

@@ -65,9 +65,25 @@ pub enum Presence {
 pub trait AttributeValue {
     /// Appends the value, escaped for a double-quoted attribute value. Only called when
     /// [`presence`](AttributeValue::presence) is [`Presence::Value`].
+    ///
+    /// ```
+    /// use livestar::render::AttributeValue;
+    ///
+    /// let mut buf = String::new();
+    /// "say \"hi\"".render_value(&mut buf);
+    /// assert_eq!(buf, "say &quot;hi&quot;");
+    /// ```
     fn render_value(&self, buf: &mut String);
 
     /// Whether the attribute is written; [`Presence::Value`] unless overridden.
+    ///
+    /// ```
+    /// use livestar::render::{AttributeValue, Presence};
+    ///
+    /// assert_eq!("x".presence(), Presence::Value);
+    /// assert_eq!(true.presence(), Presence::Bare);
+    /// assert_eq!(None::<&str>.presence(), Presence::Absent);
+    /// ```
     fn presence(&self) -> Presence {
         Presence::Value
     }

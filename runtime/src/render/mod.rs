@@ -9,6 +9,15 @@
 //!
 //! The only way to put text into the output without escaping is [`Raw`], named so that a
 //! reviewer sees it.
+//!
+//! ```
+//! use livestar::prelude::*;
+//!
+//! let name = "<Ada>";
+//! let done = false;
+//! let html = html! { <input value={name} disabled={done}> };
+//! assert_eq!(html.as_str(), r#"<input value="&lt;Ada&gt;">"#);
+//! ```
 
 mod attribute;
 mod escape;
@@ -53,6 +62,15 @@ pub use escape::{escape_attr, escape_text};
 )]
 pub trait Render {
     /// Appends this value's HTML to `buf`.
+    ///
+    /// ```
+    /// use livestar::render::Render;
+    ///
+    /// let mut buf = String::from("<p>");
+    /// "Tom & Jerry".render_to(&mut buf);
+    /// buf.push_str("</p>");
+    /// assert_eq!(buf, "<p>Tom &amp; Jerry</p>");
+    /// ```
     fn render_to(&self, buf: &mut String);
 
     /// A guess of how many bytes [`render_to`](Render::render_to) appends, used to reserve

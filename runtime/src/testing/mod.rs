@@ -44,6 +44,18 @@ use tower::ServiceExt;
 pub use sse::SseEvent;
 
 /// Connects to live views and event streams without a browser; see the [module](self).
+///
+/// ```
+/// use axum::{Router, routing::get};
+/// use livestar::testing::TestClient;
+///
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// let client = TestClient::new(Router::new().route("/ping", get(|| async { "pong" })));
+/// let response = client.get("/ping").send().await?;
+/// assert_eq!(response.text().await, "pong");
+/// # Ok::<(), livestar::testing::TestError>(())
+/// # }).unwrap();
+/// ```
 #[derive(Clone, Debug)]
 pub struct TestClient {
     target: Target,
@@ -100,6 +112,19 @@ impl TestClient {
 }
 
 /// A request being built; [`TestRequest::send`] sends it.
+///
+/// ```
+/// use axum::{Router, http::HeaderMap, routing::get};
+/// use livestar::testing::TestClient;
+///
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// let accept = |headers: HeaderMap| async move { headers["accept"].to_str().unwrap().to_owned() };
+/// let client = TestClient::new(Router::new().route("/h", get(accept)));
+/// // It asks for an event stream, as Datastar's `@get` does.
+/// assert_eq!(client.get("/h").send().await?.text().await, "text/event-stream");
+/// # Ok::<(), livestar::testing::TestError>(())
+/// # }).unwrap();
+/// ```
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
 pub struct TestRequest {
@@ -112,9 +137,16 @@ impl TestRequest {
     /// Adds a header.
     ///
     /// ```
-    /// # let client = livestar::testing::TestClient::new(axum::Router::new());
-    /// let request = client.get("/me/live").header("authorization", "Bearer abc");
-    /// # drop(request);
+    /// use axum::{Router, http::HeaderMap, routing::get};
+    /// use livestar::testing::TestClient;
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let me = |headers: HeaderMap| async move { headers["authorization"].to_str().unwrap().to_owned() };
+    /// let client = TestClient::new(Router::new().route("/me", get(me)));
+    /// let response = client.get("/me").header("authorization", "Bearer abc").send().await?;
+    /// assert_eq!(response.text().await, "Bearer abc");
+    /// # Ok::<(), livestar::testing::TestError>(())
+    /// # }).unwrap();
     /// ```
     pub fn header(mut self, name: &str, value: &str) -> Self {
         self.headers.push((name.to_owned(), value.to_owned()));
@@ -136,9 +168,17 @@ impl TestRequest {
     /// parameter (read them with [`ReadSignals`](crate::signals::ReadSignals)).
     ///
     /// ```
-    /// # let client = livestar::testing::TestClient::new(axum::Router::new());
-    /// let request = client.get("/search/live").signals(&serde_json::json!({"query": "milk"}));
-    /// # drop(request);
+    /// use axum::{Router, routing::get};
+    /// use livestar::signals::ReadSignals;
+    /// use livestar::testing::TestClient;
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let search = |ReadSignals(s): ReadSignals<serde_json::Value>| async move { s["query"].to_string() };
+    /// let client = TestClient::new(Router::new().route("/search", get(search)));
+    /// let response = client.get("/search").signals(&serde_json::json!({"query": "milk"})).send().await?;
+    /// assert_eq!(response.text().await, r#""milk""#);
+    /// # Ok::<(), livestar::testing::TestError>(())
+    /// # }).unwrap();
     /// ```
     pub fn signals(mut self, signals: &impl serde::Serialize) -> Self {
         let json = serde_json::to_string(signals).unwrap_or_else(|_| "{}".to_owned());
@@ -195,6 +235,25 @@ impl TestRequest {
 type BodyStream = Pin<Box<dyn Stream<Item = Result<Bytes, TestError>> + Send>>;
 
 /// A response being read; dropping it disconnects.
+///
+/// ```
+/// use axum::{Router, extract::State, routing::get};
+/// use livestar::hub::Hub;
+/// use livestar::testing::TestClient;
+///
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// let hub = Hub::new();
+/// let router = Router::new()
+///     .route("/live", get(|State(hub): State<Hub>| async move { hub.join_room("lobby") }))
+///     .with_state(hub.clone());
+/// let response = TestClient::new(router).get("/live").send().await?;
+/// assert_eq!(response.header("content-type"), Some("text/event-stream"));
+/// assert_eq!(hub.room("lobby").presence(), 1);
+/// drop(response);
+/// assert_eq!(hub.room("lobby").presence(), 0);
+/// # Ok::<(), livestar::testing::TestError>(())
+/// # }).unwrap();
+/// ```
 pub struct TestResponse {
     status: StatusCode,
     headers: HeaderMap,
@@ -333,6 +392,13 @@ impl TestResponse {
 }
 
 /// A request that could not be sent or a response that could not be read.
+///
+/// ```
+/// use livestar::testing::TestError;
+///
+/// let error = TestError("connection refused".to_owned());
+/// assert_eq!(error.to_string(), "connection refused");
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TestError(pub String);
 

@@ -31,6 +31,15 @@ pub struct SseEvent {
 
 impl SseEvent {
     /// Parses one event, with or without its final blank line; `None` when it has no field.
+    ///
+    /// ```
+    /// use livestar::testing::SseEvent;
+    ///
+    /// let heartbeat = SseEvent::parse(": heartbeat").expect("a comment");
+    /// assert_eq!(heartbeat.comments, ["heartbeat"]);
+    /// assert_eq!(heartbeat.event, None);
+    /// assert_eq!(SseEvent::parse("\n"), None);
+    /// ```
     pub fn parse(block: &str) -> Option<SseEvent> {
         let mut event = SseEvent::default();
         let mut any = false;
