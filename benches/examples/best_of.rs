@@ -1,11 +1,18 @@
 //! The best of many short runs for livestar and sailfish, a steadier number than criterion's
 //! mean on a busy machine: `cargo run --profile bench -p livestar-benches --example best_of`.
+//!
+//! An argument keeps only the workloads whose name contains it (`best_of teams`), which is
+//! also how to count one workload's instructions under `valgrind --tool=callgrind`.
 
 use livestar_benches::*;
 use std::hint::black_box;
 use std::time::Instant;
 
 fn best_of(name: &str, batch: usize, render: impl Fn() -> String) {
+    let only = std::env::args().nth(1).unwrap_or_default();
+    if !name.contains(&only) {
+        return;
+    }
     for _ in 0..batch {
         black_box(render());
     }

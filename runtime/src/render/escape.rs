@@ -1,8 +1,11 @@
 //! Escaping for the two contexts `html!` writes user data into: text nodes and double-quoted
 //! attribute values.
 //!
-//! Both functions scan for the next byte that needs an entity and copy the run before it in
-//! one `push_str`, so a string without special characters costs one scan and one copy.
+//! Both find every byte that needs an entity and copy the run before it in one `push_str`,
+//! so a string without special characters costs one scan and one copy. Strings up to 32
+//! bytes (names, labels, ids: most of what a page interpolates) are checked in one go, with a
+//! bit mask of their special bytes computed sixteen bytes at a time; long text is searched
+//! with `memchr`'s SIMD, long attribute values 32 bytes at a time.
 
 /// Appends `text` to `buf`, escaped for an HTML text node (`&`, `<`, `>`).
 ///
@@ -14,14 +17,8 @@
 #[inline]
 pub fn escape_text(text: &str, buf: &mut String) {
     let bytes = text.as_bytes();
-    // Short strings (names, labels) are scanned byte by byte: the SIMD search costs more to
-    // set up than it saves on them.
-    if bytes.len() < 32 {
-        if !swar::any_text_special(bytes) {
-            buf.push_str(text);
-            return;
-        }
-        return escape_with_table(text, &NEEDS_TEXT_ESCAPE, buf);
+    if bytes.len() <= BLOCK {
+        return escape_blocks::<TEXT>(text, buf);
     }
     // Three needles is exactly what memchr3 searches with SIMD.
     let mut start = 0;
@@ -44,133 +41,143 @@ pub fn escape_text(text: &str, buf: &mut String) {
 /// ```
 #[inline]
 pub fn escape_attr(value: &str, buf: &mut String) {
-    if !swar::any_attr_special(value.as_bytes()) {
-        buf.push_str(value);
-        return;
-    }
-    escape_with_table(value, &NEEDS_ATTR_ESCAPE, buf);
+    escape_blocks::<ATTR>(value, buf);
 }
 
-/// Eight bytes at a time: whether a string holds any byte that needs an entity, so the
-/// common string without one is copied in a single `push_str`.
-mod swar {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGHS: u64 = 0x8080_8080_8080_8080;
+/// The two sets of special bytes, as the const parameter of the scanners.
+const TEXT: bool = false;
+const ATTR: bool = true;
 
-    /// Whether any byte of `word` is zero (exact as a yes/no answer).
-    #[inline(always)]
-    fn has_zero(word: u64) -> bool {
-        word.wrapping_sub(ONES) & !word & HIGHS != 0
-    }
+/// How many bytes one mask covers.
+const BLOCK: usize = 32;
 
-    #[inline(always)]
-    fn has_byte(word: u64, byte: u8) -> bool {
-        has_zero(word ^ (ONES * byte as u64))
-    }
-
-    /// `<` (0x3C) and `>` (0x3E) are the only bytes that become 0x3E when bit 1 is set.
-    #[inline(always)]
-    fn has_angle(word: u64) -> bool {
-        has_byte(word | (ONES * 0x02), b'>')
-    }
-
-    #[inline(always)]
-    fn words(bytes: &[u8], mut test: impl FnMut(u64) -> bool, table: &[bool; 256]) -> bool {
-        let mut chunks = bytes.chunks_exact(8);
-        for chunk in &mut chunks {
-            let word = u64::from_le_bytes(<[u8; 8]>::try_from(chunk).unwrap_or_default());
-            if test(word) {
-                return true;
-            }
+/// Escapes `value` block by block: one mask per block, then a copy per special byte.
+#[inline(always)]
+fn escape_blocks<const QUOTES: bool>(value: &str, buf: &mut String) {
+    let bytes = value.as_bytes();
+    // The first byte not copied yet, and the first byte of the block being scanned.
+    let mut start = 0;
+    let mut block = 0;
+    while block < bytes.len() {
+        let end = bytes.len().min(block + BLOCK);
+        let mut specials = mask::specials::<QUOTES>(&bytes[block..end]);
+        while specials != 0 {
+            let at = block + specials.trailing_zeros() as usize;
+            buf.push_str(&value[start..at]);
+            push_entity(bytes[at], buf);
+            start = at + 1;
+            specials &= specials - 1;
         }
-        chunks.remainder().iter().any(|&byte| table[byte as usize])
+        block = end;
+    }
+    buf.push_str(&value[start..]);
+}
+
+/// Bit masks of the special bytes in up to 32 bytes: bit `i` is set when byte `i` needs an
+/// entity. Every byte is compared exactly, sixteen at a time (SSE2 on x86-64, NEON on
+/// AArch64, through `wide`), so the scanner walks the set bits without scanning again.
+mod mask {
+    use wide::u8x16;
+
+    /// The special bytes of `block` (1 to 32 bytes; `QUOTES` adds `"` and `'`). A block
+    /// shorter than a vector is read as two overlapping halves whose mask bits are then moved
+    /// back to their byte's position; lanes past the end read as zero, never special.
+    #[inline(always)]
+    pub(super) fn specials<const QUOTES: bool>(block: &[u8]) -> u32 {
+        let n = block.len();
+        debug_assert!((1..=super::BLOCK).contains(&n));
+        if n >= 16 {
+            let head = lanes::<QUOTES>(bytes(block, 0, 16, 0, 0));
+            let tail = lanes::<QUOTES>(bytes(block, n - 16, 16, 0, 0));
+            head | tail << (n - 16)
+        } else if n >= 8 {
+            let both = lanes::<QUOTES>(bytes(block, 0, 8, n - 8, 8));
+            (both & 0xFF) | (both >> 8) << (n - 8)
+        } else if n >= 4 {
+            let both = lanes::<QUOTES>(bytes(block, 0, 4, n - 4, 4));
+            (both & 0xF) | (both >> 4) << (n - 4)
+        } else {
+            lanes::<QUOTES>(bytes(block, 0, n, 0, 0))
+        }
     }
 
-    #[inline]
-    pub(super) fn any_text_special(bytes: &[u8]) -> bool {
-        words(
-            bytes,
-            |w| has_angle(w) || has_byte(w, b'&'),
-            &super::NEEDS_TEXT_ESCAPE,
-        )
+    /// Sixteen lanes: `len` bytes of `block` from `at`, then `len2` bytes from `at2`, then
+    /// zeros. The lengths are constants at every call, so each copy is one load.
+    #[inline(always)]
+    fn bytes(block: &[u8], at: usize, len: usize, at2: usize, len2: usize) -> [u8; 16] {
+        let mut lanes = [0; 16];
+        lanes[..len].copy_from_slice(&block[at..at + len]);
+        lanes[len..len + len2].copy_from_slice(&block[at2..at2 + len2]);
+        lanes
     }
 
-    /// `&` (0x26) and `'` (0x27) are the only bytes that become 0x27 when bit 0 is set.
-    #[inline]
-    pub(super) fn any_attr_special(bytes: &[u8]) -> bool {
-        words(
-            bytes,
-            |w| has_angle(w) || has_byte(w | ONES, b'\'') || has_byte(w, b'"'),
-            &super::NEEDS_ATTR_ESCAPE,
-        )
+    /// Bit `i` set when lane `i` is special.
+    #[inline(always)]
+    fn lanes<const QUOTES: bool>(lanes: [u8; 16]) -> u32 {
+        let v = u8x16::new(lanes);
+        let is = |v: u8x16, byte: u8| v.simd_eq(u8x16::splat(byte));
+        // `<` (0x3C) and `>` (0x3E) are the only bytes that become 0x3E with bit 1 set;
+        // `&` (0x26) and `'` (0x27) the only ones that become 0x27 with bit 0 set.
+        let angles = is(v | u8x16::splat(0x02), b'>');
+        let found = if QUOTES {
+            angles | is(v | u8x16::splat(0x01), b'\'') | is(v, b'"')
+        } else {
+            angles | is(v, b'&')
+        };
+        found.to_bitmask()
     }
 
     #[cfg(test)]
     mod tests {
         use super::*;
 
+        fn expected(bytes: &[u8], quotes: bool) -> u32 {
+            bytes.iter().enumerate().fold(0, |mask, (i, b)| {
+                let special =
+                    matches!(b, b'&' | b'<' | b'>') || (quotes && matches!(b, b'"' | b'\''));
+                mask | u32::from(special) << i
+            })
+        }
+
         #[test]
-        fn finds_each_special_byte_at_every_position() {
-            for special in [b'&', b'<', b'>'] {
-                for at in 0..20 {
-                    let mut bytes = vec![b'a'; 20];
-                    bytes[at] = special;
-                    assert!(any_text_special(&bytes), "{special} at {at}");
-                    assert!(any_attr_special(&bytes), "{special} at {at}");
+        fn lanes_flag_exactly_the_special_bytes() {
+            // Every byte value in every lane, beside every special byte.
+            for byte in 0..=255u8 {
+                for special in *b"&<>\"'" {
+                    for at in 0..16 {
+                        let mut bytes = [byte; 16];
+                        bytes[at] = special;
+                        assert_eq!(
+                            lanes::<false>(bytes),
+                            expected(&bytes, false),
+                            "{byte} {at}"
+                        );
+                        assert_eq!(lanes::<true>(bytes), expected(&bytes, true), "{byte} {at}");
+                    }
                 }
             }
-            for special in [b'"', b'\''] {
-                let mut bytes = vec![b'a'; 20];
-                bytes[11] = special;
-                assert!(any_attr_special(&bytes));
-                assert!(!any_text_special(&bytes));
-            }
         }
 
         #[test]
-        fn ignores_every_other_byte() {
-            for byte in 0..=255u8 {
-                let bytes = vec![byte; 16];
-                let text = matches!(byte, b'&' | b'<' | b'>');
-                let attr = text || matches!(byte, b'"' | b'\'');
-                assert_eq!(any_text_special(&bytes), text, "{byte}");
-                assert_eq!(any_attr_special(&bytes), attr, "{byte}");
+        fn every_block_length_maps_bits_to_their_bytes() {
+            for n in 1..=32 {
+                for at in 0..n {
+                    for special in *b"&<>\"'" {
+                        let mut bytes = vec![b'a'; n];
+                        bytes[at] = special;
+                        bytes[n - 1] = b'>';
+                        assert_eq!(
+                            specials::<false>(&bytes),
+                            expected(&bytes, false),
+                            "{n} {at}"
+                        );
+                        assert_eq!(specials::<true>(&bytes), expected(&bytes, true), "{n} {at}");
+                    }
+                }
             }
         }
     }
 }
-
-#[inline(always)]
-fn escape_with_table(value: &str, table: &[bool; 256], buf: &mut String) {
-    let bytes = value.as_bytes();
-    let mut start = 0;
-    for (at, &byte) in bytes.iter().enumerate() {
-        if table[byte as usize] {
-            buf.push_str(&value[start..at]);
-            push_entity(byte, buf);
-            start = at + 1;
-        }
-    }
-    buf.push_str(&value[start..]);
-}
-
-const NEEDS_TEXT_ESCAPE: [bool; 256] = {
-    let mut table = [false; 256];
-    table[b'&' as usize] = true;
-    table[b'<' as usize] = true;
-    table[b'>' as usize] = true;
-    table
-};
-
-const NEEDS_ATTR_ESCAPE: [bool; 256] = {
-    let mut table = [false; 256];
-    table[b'&' as usize] = true;
-    table[b'<' as usize] = true;
-    table[b'>' as usize] = true;
-    table[b'"' as usize] = true;
-    table[b'\'' as usize] = true;
-    table
-};
 
 /// Each arm pushes a literal, so the copy is a few inlined moves rather than a `memcpy`.
 #[inline(always)]
@@ -263,5 +270,49 @@ mod tests {
     #[test]
     fn attribute_keeps_multibyte_characters_intact() {
         assert_eq!(attr("é\"ü"), "é&quot;ü");
+    }
+
+    /// One character at a time, the obvious way: what both escapers must match.
+    fn reference(value: &str, quotes: bool) -> String {
+        let mut out = String::new();
+        for c in value.chars() {
+            match c {
+                '&' => out.push_str("&amp;"),
+                '<' => out.push_str("&lt;"),
+                '>' => out.push_str("&gt;"),
+                '"' if quotes => out.push_str("&quot;"),
+                '\'' if quotes => out.push_str("&#39;"),
+                c => out.push(c),
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn every_length_and_position_matches_the_reference() {
+        // Lengths across the short, word and SIMD paths; specials at every position, alone,
+        // in pairs and at both ends, between ASCII and multi-byte characters.
+        for len in 0..70usize {
+            for filler in ["a", "é", "🚀"] {
+                let base: Vec<&str> = (0..len).map(|_| filler).collect();
+                for at in 0..len {
+                    for special in ["&", "<", ">", "\"", "'"] {
+                        for also in [None, Some(len - 1), Some(at.saturating_sub(1))] {
+                            let mut parts = base.clone();
+                            parts[at] = special;
+                            if let Some(other) = also {
+                                parts[other] = "<";
+                            }
+                            let value = parts.concat();
+                            assert_eq!(text(&value), reference(&value, false), "{value:?}");
+                            assert_eq!(attr(&value), reference(&value, true), "{value:?}");
+                        }
+                    }
+                }
+                let plain = base.concat();
+                assert_eq!(text(&plain), plain);
+                assert_eq!(attr(&plain), plain);
+            }
+        }
     }
 }
