@@ -300,8 +300,39 @@ impl From<Event> for Bytes {
 /// The `id` and `retry` fields every Datastar event may carry.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Common {
-    pub(crate) id: Option<String>,
+    pub(crate) id: Option<EventId>,
     pub(crate) retry: Option<Duration>,
+}
+
+/// An event's `id`: the caller's text, or a live view's content hash, which is written as 16
+/// hex digits straight into the event (no `String` per patch).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum EventId {
+    Text(String),
+    Content(u64),
+}
+
+/// `id` as the 16 lowercase hex digits a content id is sent as, most significant first.
+pub(crate) fn hex_digits(id: u64) -> [u8; 16] {
+    let mut digits = [0; 16];
+    digits[..8].copy_from_slice(&hex_word((id >> 32) as u32));
+    digits[8..].copy_from_slice(&hex_word(id as u32));
+    digits
+}
+
+/// The eight hex digits of `n`, computed on all eight at once: each nibble is spread into its
+/// own byte, then becomes `'0'..'9'` or `'a'..'f'` by adding `'0'`, plus 39 where it is 10 or
+/// more.
+fn hex_word(n: u32) -> [u8; 8] {
+    const LOW_NIBBLES: u64 = 0x0F0F_0F0F_0F0F_0F0F;
+    let mut x = u64::from(n);
+    x = (x | x << 16) & 0x0000_FFFF_0000_FFFF;
+    x = (x | x << 8) & 0x00FF_00FF_00FF_00FF;
+    x = (x | x << 4) & LOW_NIBBLES;
+    // The bytes now hold the nibbles, least significant in the lowest byte.
+    let letters = ((x + 0x0606_0606_0606_0606) >> 4) & 0x0101_0101_0101_0101;
+    let ascii = x + 0x3030_3030_3030_3030 + letters * 39;
+    ascii.to_be_bytes()
 }
 
 impl Common {
@@ -309,8 +340,14 @@ impl Common {
     fn start(&self, event_type: &str, capacity: usize) -> BytesMut {
         let mut buf = BytesMut::with_capacity(capacity + 64);
         sse::single_line_field(&mut buf, "event", event_type);
-        if let Some(id) = &self.id {
-            sse::single_line_field(&mut buf, "id", id);
+        match &self.id {
+            Some(EventId::Text(id)) => sse::single_line_field(&mut buf, "id", id),
+            Some(EventId::Content(id)) => {
+                let mut line = *b"id: 0123456789abcdef\n";
+                line[4..20].copy_from_slice(&hex_digits(*id));
+                buf.extend_from_slice(&line);
+            }
+            None => {}
         }
         if let Some(retry) = self.retry
             && retry != DEFAULT_RETRY
@@ -338,7 +375,7 @@ macro_rules! common_builder_methods {
         /// assert!(event.as_str().contains("\nid: v2\n"));
         /// ```
         pub fn id(mut self, id: impl Into<String>) -> Self {
-            self.common.id = Some(id.into());
+            self.common.id = Some(crate::event::EventId::Text(id.into()));
             self
         }
 

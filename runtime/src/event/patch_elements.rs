@@ -198,7 +198,7 @@ impl PatchElements {
     /// assert!(event.as_str().ends_with("data: elements <b id=\"user\">&lt;script&gt;</b>\n\n"));
     /// ```
     pub fn new(elements: impl Render) -> Self {
-        let mut html = String::new();
+        let mut html = String::with_capacity(elements.size_hint());
         elements.render_to(&mut html);
         Self::from_html(html)
     }
@@ -337,6 +337,13 @@ impl PatchElements {
 
     pub(super) fn set_common(&mut self, common: Common) {
         self.common = common;
+    }
+
+    /// Sets a live view's content hash as the `id`, written as 16 hex digits.
+    #[inline]
+    pub(crate) fn content_id(mut self, id: u64) -> Self {
+        self.common.id = Some(super::EventId::Content(id));
+        self
     }
 
     /// Encodes the event.

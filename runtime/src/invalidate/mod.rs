@@ -53,6 +53,8 @@ use tokio::sync::{Notify, broadcast, mpsc, watch};
 #[must_use = "an invalidation wakes nothing unless it is polled"]
 pub struct Invalidation {
     wakeups: BoxStream<'static, ()>,
+    /// Counts this source among a live view's open subscriptions while it exists.
+    gauge: Option<crate::live::Gauge>,
 }
 
 impl Invalidation {
@@ -73,6 +75,7 @@ impl Invalidation {
     {
         Invalidation {
             wakeups: stream.map(|_| ()).boxed(),
+            gauge: None,
         }
     }
 
@@ -107,6 +110,13 @@ impl Invalidation {
             1 => sources.remove(0),
             _ => Invalidation::from_stream(stream::select_all(sources)),
         }
+    }
+
+    /// Counts this source in [`open_subscriptions`](crate::live::open_subscriptions) until it
+    /// is dropped (or, merged, until it ends). No extra layer: polling is unchanged.
+    pub(crate) fn counted(mut self, counter: &'static std::sync::atomic::AtomicUsize) -> Self {
+        self.gauge = Some(crate::live::Gauge::new(counter));
+        self
     }
 }
 

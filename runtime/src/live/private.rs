@@ -4,8 +4,6 @@
 use std::cell::Cell;
 use std::convert::Infallible;
 use std::future::Future;
-use std::pin::Pin;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 pub use axum::extract::{FromRequest, FromRequestParts};
@@ -14,7 +12,7 @@ use futures::Stream;
 use http::request::Parts;
 
 use super::runner::Runner;
-use super::{Failure, Gauge, OPEN_SUBSCRIPTIONS};
+use super::{Failure, OPEN_SUBSCRIPTIONS};
 use crate::event::Mode;
 use crate::invalidate::{IntoInvalidation, Invalidation};
 use crate::render::{Html, Render};
@@ -98,27 +96,6 @@ pub fn merge<const N: usize>(sources: [Invalidation; N]) -> Invalidation {
     Invalidation::merge(sources)
 }
 
-/// An invalidation source, counted in [`super::open_subscriptions`] while it lives.
-struct Counted {
-    inner: Invalidation,
-    _gauge: Gauge,
-}
-
-impl Stream for Counted {
-    type Item = ();
-
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<()>> {
-        Pin::new(&mut self.inner).poll_next(cx)
-    }
-}
-
-fn counted(inner: Invalidation) -> Invalidation {
-    Invalidation::from_stream(Counted {
-        inner,
-        _gauge: Gauge::new(&OPEN_SUBSCRIPTIONS),
-    })
-}
-
 /// One `invalidate` expression, on its way to an [`Invalidation`]. Method resolution picks
 /// [`ViaIntoInvalidation`] when the value implements `IntoInvalidation`, else [`ViaStream`]
 /// for any `Stream`, else [`ViaNothing`], whose bound reports the expression as not a source.
@@ -137,7 +114,7 @@ pub trait ViaIntoInvalidation {
 impl<T: IntoInvalidation> ViaIntoInvalidation for &Source<T> {
     fn livestar_invalidation(&self) -> Invalidation {
         self.0.take().map_or_else(Invalidation::never, |value| {
-            counted(value.into_invalidation())
+            value.into_invalidation().counted(&OPEN_SUBSCRIPTIONS)
         })
     }
 }
@@ -149,7 +126,7 @@ pub trait ViaStream {
 impl<T: Stream + Send + 'static> ViaStream for &&Source<T> {
     fn livestar_invalidation(&self) -> Invalidation {
         self.0.take().map_or_else(Invalidation::never, |value| {
-            counted(Invalidation::from_stream(value))
+            Invalidation::from_stream(value).counted(&OPEN_SUBSCRIPTIONS)
         })
     }
 }

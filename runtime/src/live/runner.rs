@@ -3,9 +3,10 @@
 
 use std::any::Any;
 use std::fmt;
-use std::future::Future;
+use std::future::{Future, poll_fn};
 use std::hash::{BuildHasher, Hasher};
 use std::panic::AssertUnwindSafe;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::response::{IntoResponse, Response};
@@ -14,7 +15,7 @@ use http::StatusCode;
 
 use super::private::Config;
 use super::{Gauge, OPEN_VIEWS};
-use crate::event::{Event, PatchElements};
+use crate::event::{Event, PatchElements, hex_digits};
 use crate::invalidate::Invalidation;
 
 /// At most this many wake-ups that are ready at once are folded into one reload; a source that
@@ -72,16 +73,12 @@ fn panic_message(payload: &(dyn Any + Send)) -> String {
 pub(crate) fn content_id(html: &str) -> u64 {
     // XXH3 is specified and unseeded: the same HTML gets the same id in every process, so a
     // tab that reconnects to another instance skips an unchanged view.
-    xxhash_rust::xxh3::xxh3_64(html.as_bytes())
+    twox_hash::XxHash3_64::oneshot(html.as_bytes())
 }
 
-fn hex_id(id: u64) -> String {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut text = String::with_capacity(16);
-    for nibble in (0..16).rev() {
-        text.push(char::from(HEX[((id >> (nibble * 4)) & 15) as usize]));
-    }
-    text
+/// Whether a client's `Last-Event-ID` is the content id `id` (as [`hex_digits`] writes it).
+fn is_content_id(last_event_id: &str, id: u64) -> bool {
+    last_event_id.as_bytes() == hex_digits(id)
 }
 
 /// `base` plus up to `base` again, so that tabs dropped together reconnect spread out.
@@ -163,7 +160,7 @@ where
 
     fn encode(&self, html: String, id: u64) -> Event {
         let mut patch = PatchElements::from_html(html)
-            .id(hex_id(id))
+            .content_id(id)
             .mode(self.config.mode);
         if let Some(selector) = self.config.selector {
             patch = patch.selector(selector);
@@ -185,6 +182,14 @@ where
                 message: panic_message(&*panic),
             },
         };
+        self.failed(failure)
+    }
+
+    /// Reports a failed reload and sends the error view, if there is one. Out of line: the
+    /// loop that runs on every wake-up stays small.
+    #[cold]
+    #[inline(never)]
+    fn failed(&mut self, failure: Failure) -> Option<Event> {
         tracing::error!(
             live_view = self.config.path,
             %failure,
@@ -224,7 +229,7 @@ where
         drop(state);
         let id = content_id(&html);
         self.last = Some((id, html.len()));
-        let first = if last_event_id.as_deref() == Some(hex_id(id).as_str()) {
+        let first = if last_event_id.is_some_and(|last| is_content_id(&last, id)) {
             None
         } else {
             Some(self.encode(html, id))
@@ -247,17 +252,10 @@ where
             (self, wakeups.fuse()),
             |(mut runner, mut wakeups)| async move {
                 loop {
-                    if wakeups.next().await.is_none() {
+                    if poll_fn(|cx| next_burst(&mut wakeups, cx)).await.is_none() {
                         // Nothing can wake this view again: it stays open, with its heartbeats,
                         // until the client goes away or the server shuts down.
                         futures::future::pending::<()>().await;
-                    }
-                    // Latest wins: every wake-up already waiting is covered by this reload.
-                    for _ in 0..MAX_COALESCED {
-                        match wakeups.next().now_or_never() {
-                            Some(Some(())) => {}
-                            Some(None) | None => break,
-                        }
                     }
                     if let Some(event) = runner.reload().await {
                         return Some((event, (runner, wakeups)));
@@ -268,16 +266,100 @@ where
     }
 }
 
+/// Waits for a wake-up and takes every one already waiting with it: latest wins, so one
+/// reload covers the burst. `None` once the source has ended without waking.
+fn next_burst(
+    wakeups: &mut (impl Stream<Item = ()> + Unpin),
+    cx: &mut Context<'_>,
+) -> Poll<Option<()>> {
+    let mut woke = false;
+    // Bounded, so that a source that is always ready cannot keep the view from rendering.
+    for _ in 0..MAX_COALESCED {
+        match wakeups.poll_next_unpin(cx) {
+            Poll::Ready(Some(())) => woke = true,
+            Poll::Ready(None) => return Poll::Ready(woke.then_some(())),
+            Poll::Pending => break,
+        }
+    }
+    if woke {
+        Poll::Ready(Some(()))
+    } else {
+        Poll::Pending
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn ids_are_16_hex_digits_of_the_content() {
-        let id = hex_id(content_id("<p id=\"a\">1</p>"));
-        assert_eq!(id.len(), 16);
-        assert_eq!(id, hex_id(content_id("<p id=\"a\">1</p>")));
-        assert_ne!(id, hex_id(content_id("<p id=\"a\">2</p>")));
+    fn content_ids_are_xxh3_of_the_html() {
+        // The reference values of XXH3-64 (seed 0), as xxhsum and the Python binding give
+        // them: every process and every version of livestar agrees on a view's id.
+        assert_eq!(content_id(""), 0x2d06_8005_38d3_94c2);
+        assert_eq!(content_id("<p id=\"a\">1</p>"), 0x8039_3d06_4091_595c);
+        // Long enough for the SIMD path.
+        assert_eq!(content_id(&"<li>x</li>".repeat(500)), 0x3831_5eea_e515_8605);
+    }
+
+    #[test]
+    fn content_ids_are_sent_as_16_hex_digits() {
+        let id = content_id("<p id=\"a\">1</p>");
+        let event = PatchElements::from_html("<p id=\"a\">1</p>".into())
+            .content_id(id)
+            .encode();
+        assert!(
+            event.as_str().contains("\nid: 80393d064091595c\n"),
+            "{event:?}"
+        );
+        assert!(is_content_id("80393d064091595c", id));
+        assert!(!is_content_id("80393d064091595d", id));
+        assert!(!is_content_id("80393D064091595C", id));
+        assert!(!is_content_id("", id));
+        assert_eq!(&hex_digits(0x0123_4567_89ab_cdef), b"0123456789abcdef");
+    }
+
+    #[test]
+    fn hex_digits_match_format_for_every_nibble_in_every_place() {
+        let mut values = vec![0, u64::MAX, 0xfedc_ba98_7654_3210];
+        for place in 0..16 {
+            for nibble in 0..16u64 {
+                values.push(nibble << (place * 4));
+                values.push(!(nibble << (place * 4)));
+            }
+        }
+        // And a spread of arbitrary ids.
+        values.extend((0..1000u64).map(|n| n.wrapping_mul(0x9e37_79b9_7f4a_7c15)));
+        for id in values {
+            assert_eq!(hex_digits(id), format!("{id:016x}").as_bytes(), "{id:x}");
+        }
+    }
+
+    fn burst(wakeups: &mut (impl Stream<Item = ()> + Unpin)) -> Poll<Option<()>> {
+        next_burst(
+            wakeups,
+            &mut Context::from_waker(futures::task::noop_waker_ref()),
+        )
+    }
+
+    #[test]
+    fn a_burst_takes_every_waiting_wakeup() {
+        let mut wakeups = stream::iter([(), (), ()]).chain(stream::pending());
+        assert_eq!(burst(&mut wakeups), Poll::Ready(Some(())));
+        assert_eq!(burst(&mut wakeups), Poll::Pending);
+    }
+
+    #[test]
+    fn a_source_that_ends_after_waking_reloads_once_then_ends() {
+        let mut wakeups = stream::iter([(), ()]).fuse();
+        assert_eq!(burst(&mut wakeups), Poll::Ready(Some(())));
+        assert_eq!(burst(&mut wakeups), Poll::Ready(None));
+    }
+
+    #[test]
+    fn a_source_that_is_always_ready_still_lets_the_view_render() {
+        let mut wakeups = stream::repeat(());
+        assert_eq!(burst(&mut wakeups), Poll::Ready(Some(())));
     }
 
     #[test]

@@ -329,7 +329,13 @@ impl TestResponse {
         // Bounded by the body: every turn either parses an event or reads a chunk.
         loop {
             if let Some(end) = sse::block_end(&self.buffer) {
-                let event = SseEvent::parse(&String::from_utf8_lossy(&self.buffer[..end]));
+                // Valid UTF-8 (always, from livestar) is checked word by word; only a broken
+                // stream pays for the replacement characters.
+                let block = &self.buffer[..end];
+                let event = match std::str::from_utf8(block) {
+                    Ok(text) => SseEvent::parse(text),
+                    Err(_) => SseEvent::parse(&String::from_utf8_lossy(block)),
+                };
                 self.buffer.drain(..end);
                 if let Some(event) = event {
                     return Some(event);

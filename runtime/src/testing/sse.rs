@@ -134,5 +134,28 @@ impl SseEvent {
 
 /// The end (after the blank line) of the first complete event in `buffer`.
 pub(crate) fn block_end(buffer: &[u8]) -> Option<usize> {
-    memchr::memmem::find(buffer, b"\n\n").map(|at| at + 2)
+    // Line by line: an event has a handful of lines, so this beats setting up a substring
+    // search for every event.
+    memchr::memchr_iter(b'\n', buffer)
+        .find(|&at| buffer.get(at + 1) == Some(&b'\n'))
+        .map(|at| at + 2)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_event_ends_after_its_blank_line() {
+        assert_eq!(block_end(b"data: a\n\nevent: b\n\n"), Some(9));
+        assert_eq!(block_end(b"\n\n"), Some(2));
+        assert_eq!(block_end(b"data: a\ndata: b\n\n"), Some(17));
+    }
+
+    #[test]
+    fn an_unfinished_event_has_no_end_yet() {
+        assert_eq!(block_end(b""), None);
+        assert_eq!(block_end(b"data: a\n"), None);
+        assert_eq!(block_end(b"data: a\ndata: b\n"), None);
+    }
 }
