@@ -187,7 +187,8 @@ pub struct PatchElements {
 }
 
 impl PatchElements {
-    /// Patches `elements`, rendered now into the event's buffer.
+    /// Patches `elements`, rendered now (an [`Html`](crate::render::Html) is taken as is, not
+    /// copied).
     ///
     /// ```
     /// use livestar::event::{Event, PatchElements};
@@ -198,9 +199,7 @@ impl PatchElements {
     /// assert!(event.as_str().ends_with("data: elements <b id=\"user\">&lt;script&gt;</b>\n\n"));
     /// ```
     pub fn new(elements: impl Render) -> Self {
-        let mut html = String::with_capacity(elements.size_hint());
-        elements.render_to(&mut html);
-        Self::from_html(html)
+        Self::from_html(elements.render_owned())
     }
 
     /// Patches HTML that was rendered already (it is sent as is; empty HTML sends no

@@ -55,6 +55,10 @@ pub struct Invalidation {
     wakeups: BoxStream<'static, ()>,
     /// Counts this source among a live view's open subscriptions while it exists.
     gauge: Option<crate::live::Gauge>,
+    /// Whether wake-ups can queue up (a channel, any stream) rather than collapse into one
+    /// pending flag (`Notify`, `watch`, [`Notifier`]): only a queue needs draining before a
+    /// reload.
+    queues: bool,
 }
 
 impl Invalidation {
@@ -76,7 +80,24 @@ impl Invalidation {
         Invalidation {
             wakeups: stream.map(|_| ()).boxed(),
             gauge: None,
+            queues: true,
         }
+    }
+
+    /// A source whose wake-ups collapse into one pending flag, so a burst never queues.
+    pub(crate) fn from_flag<S>(stream: S) -> Self
+    where
+        S: Stream + Send + 'static,
+    {
+        Invalidation {
+            queues: false,
+            ..Invalidation::from_stream(stream)
+        }
+    }
+
+    /// Whether wake-ups can queue up; see the field.
+    pub(crate) fn queues(&self) -> bool {
+        self.queues
     }
 
     /// Never wakes (and never ends).
@@ -88,7 +109,7 @@ impl Invalidation {
     /// assert_eq!(Invalidation::never().next().now_or_never(), None);
     /// ```
     pub fn never() -> Self {
-        Invalidation::from_stream(stream::pending::<()>())
+        Invalidation::from_flag(stream::pending::<()>())
     }
 
     /// Wakes whenever any of `sources` wakes; ends when all of them have ended.
@@ -108,7 +129,13 @@ impl Invalidation {
         let mut sources: Vec<Invalidation> = sources.into_iter().collect();
         match sources.len() {
             1 => sources.remove(0),
-            _ => Invalidation::from_stream(stream::select_all(sources)),
+            _ => {
+                let queues = sources.iter().any(Invalidation::queues);
+                Invalidation {
+                    queues,
+                    ..Invalidation::from_stream(stream::select_all(sources))
+                }
+            }
         }
     }
 
@@ -221,7 +248,8 @@ impl<T: Clone + Send + 'static> IntoInvalidation for broadcast::Receiver<T> {
 /// Each change of the watched value wakes (several changes before a look wake once).
 impl<T: Send + Sync + 'static> IntoInvalidation for watch::Receiver<T> {
     fn into_invalidation(self) -> Invalidation {
-        Invalidation::from_stream(stream::unfold(self, |mut rx| async move {
+        // Any number of sends between two looks is one change.
+        Invalidation::from_flag(stream::unfold(self, |mut rx| async move {
             rx.changed().await.ok().map(|()| ((), rx))
         }))
     }
@@ -253,7 +281,8 @@ impl<T: Send + 'static> IntoInvalidation for mpsc::UnboundedReceiver<T> {
 /// wakes only one of them.
 impl IntoInvalidation for Arc<Notify> {
     fn into_invalidation(self) -> Invalidation {
-        Invalidation::from_stream(NotifySource::new(self))
+        // One registration at a time: notifications while it is pending are one wake-up.
+        Invalidation::from_flag(NotifySource::new(self))
     }
 }
 
@@ -325,6 +354,35 @@ mod tests {
         assert_eq!(both.next().await, Some(()));
         drop((a_tx, b_tx));
         assert_eq!(both.next().await, None);
+    }
+
+    #[tokio::test]
+    async fn only_sources_that_can_queue_are_drained() {
+        let (_tx, broadcast_rx) = broadcast::channel::<()>(1);
+        let (_mpsc_tx, mpsc_rx) = mpsc::unbounded_channel::<()>();
+        let (_watch_tx, watch_rx) = watch::channel(0);
+        let notifier = Notifier::<u8>::new();
+        assert!(broadcast_rx.into_invalidation().queues());
+        assert!(mpsc_rx.into_invalidation().queues());
+        assert!(
+            from_stream(stream::iter([1, 2]))
+                .into_invalidation()
+                .queues()
+        );
+        let flags = || {
+            [
+                Arc::new(Notify::new()).into_invalidation(),
+                watch_rx.clone().into_invalidation(),
+                notifier.subscribe(&1).into_invalidation(),
+                Invalidation::never(),
+            ]
+        };
+        assert!(flags().iter().all(|source| !source.queues()));
+        assert!(!Invalidation::merge(flags()).queues());
+        let (_tx, queue) = broadcast::channel::<()>(1);
+        assert!(
+            Invalidation::merge(flags().into_iter().chain([queue.into_invalidation()])).queues()
+        );
     }
 
     #[tokio::test]

@@ -414,7 +414,8 @@ where
     K: Eq + Hash + Send + Sync + 'static,
 {
     fn into_invalidation(self) -> Invalidation {
-        Invalidation::from_stream(self)
+        // One flag per subscription: notifications while it is set are one wake-up.
+        Invalidation::from_flag(self)
     }
 }
 

@@ -266,7 +266,7 @@ impl<H> HtmlByRender for &Viewed<H> {
 
 /// What an `error_view` returns, as the `Html` the runtime sends.
 pub fn error_view_output<H: ViewOutput>(html: H) -> Html {
-    html.render()
+    Html::from_trusted(html.render_owned())
 }
 
 /// A clone of an extractor (or of a binding of its pattern) for one more load.

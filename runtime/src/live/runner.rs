@@ -247,12 +247,17 @@ where
     /// The patches after the first: one per coalesced burst of wake-ups. The response body
     /// ends it on shutdown or disconnect.
     fn updates(self, wakeups: Invalidation) -> impl Stream<Item = Event> + Send + 'static {
-        // Fused: a source that ended is never polled again.
+        let drain = wakeups.queues();
+        // Fused: a source that ended is never polled again. The runner is boxed so that
+        // handing the state from one update to the next moves a pointer.
         stream::unfold(
-            (self, wakeups.fuse()),
-            |(mut runner, mut wakeups)| async move {
+            (Box::new(self), wakeups.fuse()),
+            move |(mut runner, mut wakeups)| async move {
                 loop {
-                    if poll_fn(|cx| next_burst(&mut wakeups, cx)).await.is_none() {
+                    if poll_fn(|cx| next_burst(&mut wakeups, drain, cx))
+                        .await
+                        .is_none()
+                    {
                         // Nothing can wake this view again: it stays open, with its heartbeats,
                         // until the client goes away or the server shuts down.
                         futures::future::pending::<()>().await;
@@ -266,12 +271,18 @@ where
     }
 }
 
-/// Waits for a wake-up and takes every one already waiting with it: latest wins, so one
-/// reload covers the burst. `None` once the source has ended without waking.
+/// Waits for a wake-up and, when wake-ups can queue (`drain`), takes every one already
+/// waiting with it: latest wins, so one reload covers the burst. A source whose wake-ups
+/// collapse into a flag has nothing more to take. `None` once the source has ended without
+/// waking.
 fn next_burst(
     wakeups: &mut (impl Stream<Item = ()> + Unpin),
+    drain: bool,
     cx: &mut Context<'_>,
 ) -> Poll<Option<()>> {
+    if !drain {
+        return wakeups.poll_next_unpin(cx);
+    }
     let mut woke = false;
     // Bounded, so that a source that is always ready cannot keep the view from rendering.
     for _ in 0..MAX_COALESCED {
@@ -338,8 +349,25 @@ mod tests {
     fn burst(wakeups: &mut (impl Stream<Item = ()> + Unpin)) -> Poll<Option<()>> {
         next_burst(
             wakeups,
+            true,
             &mut Context::from_waker(futures::task::noop_waker_ref()),
         )
+    }
+
+    #[test]
+    fn a_flag_source_is_polled_once_per_wakeup() {
+        let mut polls = 0;
+        let mut wakeups = stream::poll_fn(|_| {
+            polls += 1;
+            Poll::Ready(Some(()))
+        });
+        let mut cx = Context::from_waker(futures::task::noop_waker_ref());
+        assert_eq!(
+            next_burst(&mut wakeups, false, &mut cx),
+            Poll::Ready(Some(()))
+        );
+        drop(wakeups);
+        assert_eq!(polls, 1);
     }
 
     #[test]

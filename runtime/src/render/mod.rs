@@ -97,6 +97,27 @@ pub trait Render {
         self.render_to(&mut buf);
         Html(buf)
     }
+
+    /// Renders into a `String` that this value gives away. [`Html`] hands over the text it
+    /// already holds, without copying it; everything else renders into a fresh buffer. Event
+    /// builders such as [`PatchElements::new`](crate::event::PatchElements::new) take their
+    /// HTML this way.
+    ///
+    /// ```
+    /// use livestar::prelude::*;
+    ///
+    /// let page = html! { <p>"hi"</p> };
+    /// assert_eq!(page.render_owned(), "<p>hi</p>");
+    /// assert_eq!("a & b".render_owned(), "a &amp; b");
+    /// ```
+    fn render_owned(self) -> String
+    where
+        Self: Sized,
+    {
+        let mut buf = String::with_capacity(self.size_hint());
+        self.render_to(&mut buf);
+        buf
+    }
 }
 
 /// Rendered HTML, safe to send as is: every piece of user data in it was escaped.
@@ -201,6 +222,11 @@ impl Render for Html {
 
     fn size_hint(&self) -> usize {
         self.0.len()
+    }
+
+    /// The HTML text itself, not a copy.
+    fn render_owned(self) -> String {
+        self.0
     }
 }
 

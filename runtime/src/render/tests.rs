@@ -129,3 +129,18 @@ fn html_converts_into_its_string() {
     let s: String = Html::from_trusted("x".into()).into();
     assert_eq!(s, "x");
 }
+
+#[test]
+fn html_is_handed_over_without_a_copy() {
+    let html = Html::from_trusted("<p>kept</p>".to_owned());
+    let pointer = html.as_str().as_ptr();
+    let owned = html.render_owned();
+    assert_eq!(owned.as_ptr(), pointer);
+    assert_eq!(owned, "<p>kept</p>");
+}
+
+#[test]
+fn render_owned_renders_other_values_escaped() {
+    assert_eq!("<i>".render_owned(), "&lt;i&gt;");
+    assert_eq!(Some(7u8).render_owned(), "7");
+}
