@@ -102,7 +102,7 @@ mod mask {
     }
 
     /// Sixteen lanes: `len` bytes of `block` from `at`, then `len2` bytes from `at2`, then
-    /// zeros. The lengths are constants at every call, so each copy is one load.
+    /// zeros. Above three bytes the lengths are constants, so each copy is a single load.
     #[inline(always)]
     fn bytes(block: &[u8], at: usize, len: usize, at2: usize, len2: usize) -> [u8; 16] {
         let mut lanes = [0; 16];
