@@ -120,12 +120,16 @@ enum Client {
     Parsed(TestClient),
 }
 
-/// The number of changes per session (`CHANGES=10` for a quick look).
+/// The number of changes per session (`CHANGES=10` for a quick look), read once: sessions
+/// are timed, and reading the environment takes a lock.
 fn changes() -> usize {
-    std::env::var("CHANGES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(CHANGES)
+    static CHANGES_PER_SESSION: std::sync::LazyLock<usize> = std::sync::LazyLock::new(|| {
+        std::env::var("CHANGES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(CHANGES)
+    });
+    *CHANGES_PER_SESSION
 }
 
 /// One connection: initial render, then `changes()` changes and their patches.

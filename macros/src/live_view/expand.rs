@@ -94,11 +94,6 @@ pub(crate) fn expand(model: &LiveView, function: &ItemFn) -> TokenStream {
     let view_call = quote_spanned! {view.span()=>
         ::livestar::__private::view_output((#view)(__livestar_state))
     };
-    let view_call = quote! {{
-        #[allow(unused_imports)]
-        use ::livestar::__private::{HtmlByRender as _, HtmlByValue as _};
-        #view_call.livestar_html()
-    }};
 
     let config = config(model);
 

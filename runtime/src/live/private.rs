@@ -226,42 +226,11 @@ pub trait ViewOutput: Render {}
 
 impl<T: Render> ViewOutput for T {}
 
-/// What a view returned, checked: it renders whatever `H` is, so a view of the wrong type is
-/// reported once, at the `view` option, and not again wherever the rendering is used.
-pub struct Viewed<H> {
-    value: H,
-    render: fn(&H, &mut String),
-}
-
-pub fn view_output<H: ViewOutput>(html: H) -> Viewed<H> {
-    Viewed {
-        value: html,
-        render: <H as Render>::render_to,
-    }
-}
-
-/// The rendered text of a view that returned `Html`: its own buffer, not a copy.
-pub trait HtmlByValue {
-    fn livestar_html(self) -> String;
-}
-
-impl HtmlByValue for Viewed<Html> {
-    fn livestar_html(self) -> String {
-        self.value.into_string()
-    }
-}
-
-/// The rendered text of a view that returned another `Render`.
-pub trait HtmlByRender {
-    fn livestar_html(self) -> String;
-}
-
-impl<H> HtmlByRender for &Viewed<H> {
-    fn livestar_html(self) -> String {
-        let mut html = String::new();
-        (self.render)(&self.value, &mut html);
-        html
-    }
+/// What a view returned, as the HTML the runtime sends. The bound is checked here, so a view
+/// of the wrong type is reported once, at the `view` option; an `Html` is handed over without
+/// a copy ([`Render::render_owned`]).
+pub fn view_output<H: ViewOutput>(html: H) -> String {
+    html.render_owned()
 }
 
 /// What an `error_view` returns, as the `Html` the runtime sends.
