@@ -60,10 +60,9 @@ pub(crate) fn retry_field(buf: &mut BytesMut, millis: u64) {
 
 /// Writes `{prefix}{key} {line}\n` per line; with an empty key, `{prefix} {line}\n`.
 fn prefixed_lines(buf: &mut BytesMut, prefix: &str, key: &str, value: &str) {
-    // Reserve once: a CRLF counts as two breaks here, which only over-reserves a little.
-    let breaks = memchr::memchr2_iter(b'\n', b'\r', value.as_bytes()).count();
-    let per_line = prefix.len() + key.len() + 2;
-    buf.reserve(value.len() + per_line * (breaks + 1));
+    // One pass over `value`: room for it as one line now; each further line's prefix
+    // reserves what it needs as it is written.
+    buf.reserve(value.len() + prefix.len() + key.len() + 2);
     for line in Lines::new(value) {
         buf.put_slice(prefix.as_bytes());
         buf.put_slice(key.as_bytes());
@@ -147,6 +146,16 @@ mod tests {
         let mut buf = BytesMut::new();
         data_lines(&mut buf, "elements", "<a>\n</a>");
         assert_eq!(&buf[..], b"data: elements <a>\ndata: elements </a>\n");
+    }
+
+    #[test]
+    fn data_lines_grow_the_buffer_for_as_many_lines_as_there_are() {
+        // One line reserved up front; every further line reserves its own prefix.
+        let value = "<li>x</li>\r\n".repeat(1000);
+        let mut buf = BytesMut::new();
+        data_lines(&mut buf, "elements", &value);
+        let expected = "data: elements <li>x</li>\n".repeat(1000) + "data: elements \n";
+        assert_eq!(&buf[..], expected.as_bytes());
     }
 
     #[test]
