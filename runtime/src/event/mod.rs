@@ -32,6 +32,7 @@
 //! arrive as LF. Single-line values (`id`, `selector`) have each CR, LF or CRLF replaced by a
 //! space.
 
+mod content_id;
 mod patch_elements;
 mod patch_signals;
 mod script;
@@ -42,6 +43,7 @@ use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 
+pub use content_id::ContentId;
 pub use patch_elements::{Mode, Namespace, PatchElements};
 pub use patch_signals::PatchSignals;
 pub use script::ExecuteScript;
@@ -309,30 +311,7 @@ pub(crate) struct Common {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum EventId {
     Text(String),
-    Content(u64),
-}
-
-/// `id` as the 16 lowercase hex digits a content id is sent as, most significant first.
-pub(crate) fn hex_digits(id: u64) -> [u8; 16] {
-    let mut digits = [0; 16];
-    digits[..8].copy_from_slice(&hex_word((id >> 32) as u32));
-    digits[8..].copy_from_slice(&hex_word(id as u32));
-    digits
-}
-
-/// The eight hex digits of `n`, computed on all eight at once: each nibble is spread into its
-/// own byte, then becomes `'0'..'9'` or `'a'..'f'` by adding `'0'`, plus 39 where it is 10 or
-/// more.
-fn hex_word(n: u32) -> [u8; 8] {
-    const LOW_NIBBLES: u64 = 0x0F0F_0F0F_0F0F_0F0F;
-    let mut x = u64::from(n);
-    x = (x | x << 16) & 0x0000_FFFF_0000_FFFF;
-    x = (x | x << 8) & 0x00FF_00FF_00FF_00FF;
-    x = (x | x << 4) & LOW_NIBBLES;
-    // The bytes now hold the nibbles, least significant in the lowest byte.
-    let letters = ((x + 0x0606_0606_0606_0606) >> 4) & 0x0101_0101_0101_0101;
-    let ascii = x + 0x3030_3030_3030_3030 + letters * 39;
-    ascii.to_be_bytes()
+    Content(ContentId),
 }
 
 impl Common {
@@ -344,7 +323,7 @@ impl Common {
             Some(EventId::Text(id)) => sse::single_line_field(&mut buf, "id", id),
             Some(EventId::Content(id)) => {
                 let mut line = *b"id: 0123456789abcdef\n";
-                line[4..20].copy_from_slice(&hex_digits(*id));
+                line[4..20].copy_from_slice(&id.hex_digits());
                 buf.extend_from_slice(&line);
             }
             None => {}

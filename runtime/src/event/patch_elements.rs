@@ -1,8 +1,10 @@
 //! The `datastar-patch-elements` event.
 
+use std::borrow::Cow;
+
 use bytes::BytesMut;
 
-use super::{Common, Event, PATCH_ELEMENTS, sse};
+use super::{Common, ContentId, Event, PATCH_ELEMENTS, sse};
 use crate::render::Render;
 
 /// How patched elements are put into the page.
@@ -179,7 +181,9 @@ impl std::error::Error for UnknownName {}
 pub struct PatchElements {
     common: Common,
     pub(crate) elements: Option<String>,
-    pub(crate) selector: Option<String>,
+    // A live view's selector is a `&'static str` from its attribute: borrowed, not copied
+    // into every patch.
+    pub(crate) selector: Option<Cow<'static, str>>,
     pub(crate) mode: Mode,
     pub(crate) namespace: Namespace,
     pub(crate) use_view_transition: bool,
@@ -233,7 +237,7 @@ impl PatchElements {
     pub fn remove(selector: impl Into<String>) -> Self {
         PatchElements {
             elements: None,
-            selector: Some(selector.into()),
+            selector: Some(Cow::Owned(selector.into())),
             mode: Mode::Remove,
             ..Self::from_html(String::new())
         }
@@ -250,7 +254,7 @@ impl PatchElements {
     /// assert!(event.as_str().contains("data: selector .stale\n"));
     /// ```
     pub fn selector(mut self, selector: impl Into<String>) -> Self {
-        self.selector = Some(selector.into());
+        self.selector = Some(Cow::Owned(selector.into()));
         self
     }
 
@@ -338,11 +342,44 @@ impl PatchElements {
         self.common = common;
     }
 
-    /// Sets a live view's content hash as the `id`, written as 16 hex digits.
-    #[inline]
-    pub(crate) fn content_id(mut self, id: u64) -> Self {
+    /// Sets the `id` to a [`ContentId`], written as 16 hex digits (as a live view does for
+    /// every patch). It replaces any [`id`](Self::id) set before.
+    ///
+    /// ```
+    /// use livestar::event::{ContentId, Event, PatchElements};
+    ///
+    /// let html = "<p id=\"n\">1</p>".to_string();
+    /// let id = ContentId::of(&html);
+    /// let event: Event = PatchElements::from_html(html).content_id(id).into();
+    /// assert_eq!(
+    ///     event.as_str(),
+    ///     "event: datastar-patch-elements\nid: deba986c8577ee69\ndata: elements <p id=\"n\">1</p>\n\n"
+    /// );
+    /// ```
+    pub fn content_id(mut self, id: ContentId) -> Self {
         self.common.id = Some(super::EventId::Content(id));
         self
+    }
+
+    /// A live view's patch: its HTML and content id, with the live view's mode and selector.
+    pub(crate) fn live(
+        html: String,
+        id: ContentId,
+        mode: Mode,
+        selector: Option<&'static str>,
+    ) -> Self {
+        PatchElements {
+            common: Common {
+                id: Some(super::EventId::Content(id)),
+                retry: None,
+            },
+            elements: Some(html),
+            selector: selector.map(Cow::Borrowed),
+            mode,
+            namespace: Namespace::Html,
+            use_view_transition: false,
+            view_transition_selector: None,
+        }
     }
 
     /// Encodes the event.

@@ -3,19 +3,23 @@
 
 use std::any::Any;
 use std::fmt;
-use std::future::{Future, poll_fn};
+use std::future::Future;
 use std::hash::{BuildHasher, Hasher};
 use std::panic::AssertUnwindSafe;
-use std::task::{Context, Poll};
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
 use axum::response::{IntoResponse, Response};
-use futures::{FutureExt, Stream, StreamExt, stream};
+use futures::future::CatchUnwind;
+use futures::stream::Fuse;
+use futures::{FutureExt, Stream, StreamExt};
 use http::StatusCode;
+use pin_project_lite::pin_project;
 
 use super::private::Config;
 use super::{Gauge, OPEN_VIEWS};
-use crate::event::{Event, PatchElements, hex_digits};
+use crate::event::{ContentId, Event, PatchElements};
 use crate::invalidate::Invalidation;
 
 /// At most this many wake-ups that are ready at once are folded into one reload; a source that
@@ -69,18 +73,6 @@ fn panic_message(payload: &(dyn Any + Send)) -> String {
     }
 }
 
-/// The content hash of a render: its event id, and what "identical" means for skipping.
-pub(crate) fn content_id(html: &str) -> u64 {
-    // XXH3 is specified and unseeded: the same HTML gets the same id in every process, so a
-    // tab that reconnects to another instance skips an unchanged view.
-    twox_hash::XxHash3_64::oneshot(html.as_bytes())
-}
-
-/// Whether a client's `Last-Event-ID` is the content id `id` (as [`hex_digits`] writes it).
-fn is_content_id(last_event_id: &str, id: u64) -> bool {
-    last_event_id.as_bytes() == hex_digits(id)
-}
-
 /// `base` plus up to `base` again, so that tabs dropped together reconnect spread out.
 pub(crate) fn jittered(base: Duration) -> Duration {
     // RandomState is seeded per instance from the OS: enough randomness for spreading
@@ -103,7 +95,7 @@ pub(crate) struct Runner<L, V> {
     view: V,
     config: Config,
     /// The content id and length of the last patch sent.
-    last: Option<(u64, usize)>,
+    last: Option<(ContentId, usize)>,
 }
 
 impl<T, E, L, Fut, V> Runner<L, V>
@@ -150,7 +142,7 @@ where
 
     /// The patch of `html`, unless it is what was sent last.
     fn patch(&mut self, html: String) -> Option<Event> {
-        let id = content_id(&html);
+        let id = ContentId::of(&html);
         if self.last == Some((id, html.len())) {
             return None;
         }
@@ -158,19 +150,18 @@ where
         Some(self.encode(html, id))
     }
 
-    fn encode(&self, html: String, id: u64) -> Event {
-        let mut patch = PatchElements::from_html(html)
-            .content_id(id)
-            .mode(self.config.mode);
-        if let Some(selector) = self.config.selector {
-            patch = patch.selector(selector);
-        }
-        patch.encode()
+    fn encode(&self, html: String, id: ContentId) -> Event {
+        PatchElements::live(html, id, self.config.mode, self.config.selector).encode()
     }
 
-    /// Loads and renders after a wake-up: the patch to send, if any.
-    async fn reload(&mut self) -> Option<Event> {
-        let failure = match AssertUnwindSafe((self.load)()).catch_unwind().await {
+    /// Starts a reload after a wake-up; a panic in the load function is caught by the future.
+    fn load(&mut self) -> Loading<Fut> {
+        AssertUnwindSafe((self.load)()).catch_unwind()
+    }
+
+    /// Renders what a reload loaded: the patch to send, if any.
+    fn reloaded(&mut self, loaded: std::thread::Result<Result<T, E>>) -> Option<Event> {
+        let failure = match loaded {
             Ok(Ok(state)) => match self.render(&state) {
                 Ok(html) => return self.patch(html),
                 Err(failure) => failure,
@@ -227,47 +218,81 @@ where
             }
         };
         drop(state);
-        let id = content_id(&html);
+        let id = ContentId::of(&html);
         self.last = Some((id, html.len()));
-        let first = if last_event_id.is_some_and(|last| is_content_id(&last, id)) {
+        let first = if last_event_id.is_some_and(|last| id.matches(&last)) {
             None
         } else {
             Some(self.encode(html, id))
         };
         let heartbeat = self.config.heartbeat.clone();
         let retry = jittered(self.config.retry);
-        let events = stream::iter(first).chain(self.updates(wakeups));
-        crate::stream(events)
+        let updates = Updates {
+            first,
+            drain: wakeups.queues(),
+            // Fused: a source that ended is never polled again.
+            wakeups: wakeups.fuse(),
+            runner: self,
+            loading: None,
+        };
+        crate::stream(updates)
             .heartbeat(heartbeat)
             .retry(retry)
             .owning(Gauge::new(&OPEN_VIEWS))
             .into_response()
     }
+}
 
-    /// The patches after the first: one per coalesced burst of wake-ups. The response body
-    /// ends it on shutdown or disconnect.
-    fn updates(self, wakeups: Invalidation) -> impl Stream<Item = Event> + Send + 'static {
-        let drain = wakeups.queues();
-        // Fused: a source that ended is never polled again. The runner is boxed so that
-        // handing the state from one update to the next moves a pointer.
-        stream::unfold(
-            (Box::new(self), wakeups.fuse()),
-            move |(mut runner, mut wakeups)| async move {
-                loop {
-                    if poll_fn(|cx| next_burst(&mut wakeups, drain, cx))
-                        .await
-                        .is_none()
-                    {
-                        // Nothing can wake this view again: it stays open, with its heartbeats,
-                        // until the client goes away or the server shuts down.
-                        futures::future::pending::<()>().await;
-                    }
-                    if let Some(event) = runner.reload().await {
-                        return Some((event, (runner, wakeups)));
-                    }
+/// A reload in flight: the load function's future, with its panic caught.
+type Loading<Fut> = CatchUnwind<AssertUnwindSafe<Fut>>;
+
+pin_project! {
+    /// The events of one connection: the first patch (unless the client has it), then one per
+    /// coalesced burst of wake-ups that changed the view. The response body ends it on
+    /// shutdown or disconnect.
+    ///
+    /// A stream of its own rather than `unfold` over an `async` block: the reload in flight
+    /// stays in place, and nothing is moved or rebuilt between updates.
+    struct Updates<L, Fut, V> {
+        first: Option<Event>,
+        runner: Runner<L, V>,
+        wakeups: Fuse<Invalidation>,
+        drain: bool,
+        #[pin]
+        loading: Option<Loading<Fut>>,
+    }
+}
+
+impl<T, E, L, Fut, V> Stream for Updates<L, Fut, V>
+where
+    L: FnMut() -> Fut + Send + 'static,
+    Fut: Future<Output = Result<T, E>> + Send + 'static,
+    E: IntoResponse,
+    T: Send + 'static,
+    V: Fn(&T) -> String + Send + Sync + 'static,
+{
+    type Item = Event;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Event>> {
+        let mut this = self.project();
+        if let Some(first) = this.first.take() {
+            return Poll::Ready(Some(first));
+        }
+        loop {
+            if let Some(loading) = this.loading.as_mut().as_pin_mut() {
+                let loaded = ready!(loading.poll(cx));
+                this.loading.set(None);
+                if let Some(event) = this.runner.reloaded(loaded) {
+                    return Poll::Ready(Some(event));
                 }
-            },
-        )
+            }
+            match next_burst(this.wakeups, *this.drain, cx) {
+                Poll::Ready(Some(())) => this.loading.set(Some(this.runner.load())),
+                // `None`: nothing can wake this view again. It stays open, with its
+                // heartbeats, until the client goes away or the server shuts down.
+                Poll::Ready(None) | Poll::Pending => return Poll::Pending,
+            }
+        }
     }
 }
 
@@ -301,50 +326,9 @@ fn next_burst(
 
 #[cfg(test)]
 mod tests {
+    use futures::stream;
+
     use super::*;
-
-    #[test]
-    fn content_ids_are_xxh3_of_the_html() {
-        // The reference values of XXH3-64 (seed 0), as xxhsum and the Python binding give
-        // them: every process and every version of livestar agrees on a view's id.
-        assert_eq!(content_id(""), 0x2d06_8005_38d3_94c2);
-        assert_eq!(content_id("<p id=\"a\">1</p>"), 0x8039_3d06_4091_595c);
-        // Long enough for the SIMD path.
-        assert_eq!(content_id(&"<li>x</li>".repeat(500)), 0x3831_5eea_e515_8605);
-    }
-
-    #[test]
-    fn content_ids_are_sent_as_16_hex_digits() {
-        let id = content_id("<p id=\"a\">1</p>");
-        let event = PatchElements::from_html("<p id=\"a\">1</p>".into())
-            .content_id(id)
-            .encode();
-        assert!(
-            event.as_str().contains("\nid: 80393d064091595c\n"),
-            "{event:?}"
-        );
-        assert!(is_content_id("80393d064091595c", id));
-        assert!(!is_content_id("80393d064091595d", id));
-        assert!(!is_content_id("80393D064091595C", id));
-        assert!(!is_content_id("", id));
-        assert_eq!(&hex_digits(0x0123_4567_89ab_cdef), b"0123456789abcdef");
-    }
-
-    #[test]
-    fn hex_digits_match_format_for_every_nibble_in_every_place() {
-        let mut values = vec![0, u64::MAX, 0xfedc_ba98_7654_3210];
-        for place in 0..16 {
-            for nibble in 0..16u64 {
-                values.push(nibble << (place * 4));
-                values.push(!(nibble << (place * 4)));
-            }
-        }
-        // And a spread of arbitrary ids.
-        values.extend((0..1000u64).map(|n| n.wrapping_mul(0x9e37_79b9_7f4a_7c15)));
-        for id in values {
-            assert_eq!(hex_digits(id), format!("{id:016x}").as_bytes(), "{id:x}");
-        }
-    }
 
     fn burst(wakeups: &mut (impl Stream<Item = ()> + Unpin)) -> Poll<Option<()>> {
         next_burst(
