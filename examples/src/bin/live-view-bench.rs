@@ -1,4 +1,7 @@
-//! `#[live_view]` against the same live view written by hand on the runtime.
+//! `#[live_view]` against the same live view written by hand on the runtime, twice: as the
+//! plainest stream (a patch per wake-up), and with what the macro adds to every patch (a
+//! content id, and no patch when the view is unchanged). The first comparison is the target;
+//! the second separates the macro's own cost from the cost of content ids.
 //!
 //! Each session connects in process, receives the initial render, then makes 100 changes,
 //! each followed by an invalidation and the patch it causes. Two in-process clients drive the
@@ -9,6 +12,10 @@
 //! Run with `taskset -c 0 cargo run --release -p livestar-examples --bin live-view-bench`:
 //! pinned to one core, the samples of a run agree within a few percent; unpinned, the
 //! scheduler moving the process between cores adds more noise than the difference measured.
+//! A run is five processes, each measuring every side, and reports the median of their
+//! ratios. For a profiler, `LIVE_VIEW_BENCH_CHILD=1` measures in the one process, `ONLY=path`
+//! runs one side (`/generated/live`, `/hand/live`, `/hand-ids/live`), `CLIENT=frames` or
+//! `CLIENT=testclient` one client, and `PROCESSES=n` changes the number of processes.
 //!
 //! The binary allocates with mimalloc. With glibc's allocator, allocation is ~40% of each
 //! update and its free-list upkeep (`malloc_consolidate`, `unlink_chunk`) varies by several
@@ -21,7 +28,7 @@ use std::time::{Duration, Instant};
 use axum::Router;
 use axum::extract::State;
 use futures::StreamExt;
-use livestar::event::Event;
+use livestar::event::{ContentId, Event, PatchElements};
 use livestar::invalidate::IntoInvalidation;
 use livestar::prelude::*;
 use livestar::render::escape_text;
@@ -112,6 +119,26 @@ async fn hand_written(State(app): State<App>) -> LiveStream {
     })
 }
 
+/// By hand with what `#[live_view]` adds to each patch: a content id, and no patch when the
+/// view is what was sent last.
+async fn hand_written_with_ids(State(app): State<App>) -> LiveStream {
+    let mut wakeups = app.changed.clone().into_invalidation();
+    livestar::stream(async_stream::stream! {
+        let mut last = None;
+        loop {
+            let html = todo_list(&app.load()).into_string();
+            let id = ContentId::of(&html);
+            if last != Some(id) {
+                last = Some(id);
+                yield PatchElements::from_html(html).content_id(id);
+            }
+            if wakeups.next().await.is_none() {
+                break;
+            }
+        }
+    })
+}
+
 /// How a session reads its stream.
 enum Client {
     /// The response body's frames, checked to be patches: the server's cost alone.
@@ -190,12 +217,87 @@ fn summary(mut samples: Vec<Duration>) -> (Duration, Duration) {
     (samples[samples.len() / 2], samples[0])
 }
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() {
+/// The sides compared, by path: the generated view first.
+const SIDES: [(&str, &str); 3] = [
+    (generated::PATH, "#[live_view]"),
+    ("/hand/live", "hand-written async_stream"),
+    ("/hand-ids/live", "hand-written + content ids"),
+];
+
+/// The processes a run is made of, unless `PROCESSES` says otherwise.
+const PROCESSES: usize = 5;
+
+/// Set in the processes the bench starts; each one measures and reports.
+const CHILD: &str = "LIVE_VIEW_BENCH_CHILD";
+
+/// Runs the measurement in `PROCESSES` processes, one after the other, and reports the median
+/// of their ratios. Each process has its own memory layout (address-space randomisation), and
+/// layout alone moved a process's ratio by about ±1.5% on a 2-core VM; the median of several
+/// processes is steadier than any one of them.
+fn main() {
+    if std::env::var_os(CHILD).is_some() {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a tokio runtime")
+            .block_on(measure());
+        return;
+    }
+    let processes = std::env::var("PROCESSES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(PROCESSES)
+        .max(1);
+    let exe = std::env::current_exe().expect("the bench's own path");
+    // (client, compared side) -> the ratio of each process.
+    let mut ratios: Vec<((String, String), Vec<f64>)> = Vec::new();
+    for process in 1..=processes {
+        println!("--- process {process} of {processes} ---");
+        let output = std::process::Command::new(&exe)
+            .env(CHILD, "1")
+            .output()
+            .expect("the bench runs itself");
+        assert!(output.status.success(), "process {process} failed");
+        for line in String::from_utf8_lossy(&output.stdout).lines() {
+            match line.strip_prefix("result\t") {
+                Some(result) => {
+                    let mut fields = result.split('\t');
+                    let (Some(client), Some(side), Some(Ok(ratio))) =
+                        (fields.next(), fields.next(), fields.next().map(str::parse))
+                    else {
+                        panic!("a malformed result line: {line}");
+                    };
+                    let key = (client.to_owned(), side.to_owned());
+                    match ratios.iter_mut().find(|(k, _)| *k == key) {
+                        Some((_, values)) => values.push(ratio),
+                        None => ratios.push((key, vec![ratio])),
+                    }
+                }
+                None => println!("{line}"),
+            }
+        }
+    }
+    println!("\n--- median of {processes} processes (each a median of paired samples) ---");
+    for ((client, side), mut values) in ratios {
+        values.sort_by(f64::total_cmp);
+        let listed: Vec<String> = values.iter().map(|r| format!("{r:.3}")).collect();
+        println!(
+            "{client:<22} #[live_view] / {side:<28} {:.3}x  (processes: {})",
+            values[values.len() / 2],
+            listed.join(" ")
+        );
+    }
+    println!("\ntarget: #[live_view] <= 1.05x hand-written async_stream, server cost (frames)");
+}
+
+/// One process's measurement: prints its tables, and a `result` line per ratio for the
+/// process that started it.
+async fn measure() {
     let app = App::new();
     let router = Router::new()
         .merge(generated::route())
         .route("/hand/live", axum::routing::get(hand_written))
+        .route("/hand-ids/live", axum::routing::get(hand_written_with_ids))
         .with_state(app.clone());
     println!(
         "live view: connect + initial render + {} invalidations, in process; \
@@ -209,25 +311,31 @@ async fn main() {
             Client::Parsed(TestClient::new(router)),
         ),
     ];
+    // `CLIENT=frames` (or `CLIENT=testclient`) runs one client alone, for profiling.
+    let only_client = std::env::var("CLIENT").ok();
     for (client_name, client) in &clients {
-        // Warm up both, then interleave the samples so drift hits both alike.
-        sample(client, &app, generated::PATH).await;
-        sample(client, &app, "/hand/live").await;
-        let (mut macro_samples, mut hand_samples) = (Vec::new(), Vec::new());
-        for _ in 0..SAMPLES {
-            macro_samples.push(sample(client, &app, generated::PATH).await);
-            hand_samples.push(sample(client, &app, "/hand/live").await);
+        if only_client
+            .as_deref()
+            .is_some_and(|only| !client_name.to_lowercase().starts_with(only))
+        {
+            continue;
         }
-        // Each pair of samples ran back to back: the median of their ratios is the figure
-        // least moved by the machine speeding up or slowing down during the run.
-        let mut paired: Vec<f64> = macro_samples
-            .iter()
-            .zip(&hand_samples)
-            .map(|(by_macro, by_hand)| by_macro.as_secs_f64() / by_hand.as_secs_f64())
-            .collect();
-        paired.sort_by(f64::total_cmp);
-        let paired = paired[paired.len() / 2];
-        let (by_macro, by_hand) = (summary(macro_samples), summary(hand_samples));
+        // Warm up every side, then interleave the samples so drift hits all alike; the order
+        // within a round alternates, so no side always runs first or last.
+        for (path, _) in SIDES {
+            sample(client, &app, path).await;
+        }
+        let mut samples = vec![Vec::with_capacity(SAMPLES); SIDES.len()];
+        for round in 0..SAMPLES {
+            for side in 0..SIDES.len() {
+                let side = if round % 2 == 0 {
+                    side
+                } else {
+                    SIDES.len() - 1 - side
+                };
+                samples[side].push(sample(client, &app, SIDES[side].0).await);
+            }
+        }
         println!(
             "\n{:<28} {:>14} {:>14} {:>16}",
             format!("client: {client_name}"),
@@ -235,10 +343,8 @@ async fn main() {
             "fastest",
             "median/update"
         );
-        for (name, (median, fastest)) in [
-            ("#[live_view]", by_macro),
-            ("hand-written async_stream", by_hand),
-        ] {
+        for ((_, name), side) in SIDES.iter().zip(&samples) {
+            let (median, fastest) = summary(side.clone());
             println!(
                 "{name:<28} {:>12.1}us {:>12.1}us {:>14.2}us",
                 median.as_secs_f64() * 1e6,
@@ -246,12 +352,23 @@ async fn main() {
                 median.as_secs_f64() * 1e6 / (changes() + 1) as f64
             );
         }
-        println!(
-            "ratio #[live_view] / hand-written: {paired:.3}x (median of paired samples); \
-             medians {:.3}x, fastest {:.3}x",
-            by_macro.0.as_secs_f64() / by_hand.0.as_secs_f64(),
-            by_macro.1.as_secs_f64() / by_hand.1.as_secs_f64()
-        );
+        for (other, (_, name)) in SIDES.iter().enumerate().skip(1) {
+            let ratio = paired_ratio(&samples[0], &samples[other]);
+            println!("ratio #[live_view] / {name}: {ratio:.3}x (median of paired samples)");
+            let client = client_name.split(' ').next().unwrap_or(client_name);
+            println!("result\t{client}\t{name}\t{ratio}");
+        }
     }
-    println!("\ntarget: #[live_view] <= 1.05x hand-written, server cost (frames)");
+}
+
+/// The median of the ratios of samples taken in the same round: the figure least moved by
+/// the machine speeding up or slowing down during the run.
+fn paired_ratio(a: &[Duration], b: &[Duration]) -> f64 {
+    let mut paired: Vec<f64> = a
+        .iter()
+        .zip(b)
+        .map(|(a, b)| a.as_secs_f64() / b.as_secs_f64())
+        .collect();
+    paired.sort_by(f64::total_cmp);
+    paired[paired.len() / 2]
 }
