@@ -369,16 +369,9 @@ impl PatchElements {
         selector: Option<&'static str>,
     ) -> Self {
         PatchElements {
-            common: Common {
-                id: Some(super::EventId::Content(id)),
-                retry: None,
-            },
-            elements: Some(html),
             selector: selector.map(Cow::Borrowed),
             mode,
-            namespace: Namespace::Html,
-            use_view_transition: false,
-            view_transition_selector: None,
+            ..Self::from_html(html).content_id(id)
         }
     }
 
