@@ -1,19 +1,26 @@
-//! One connected client: its bounded queue, the slow-client check and its event stream.
+//! One connected client: its queue (latest wins, bounded in bytes), the slow-client check and
+//! its event stream.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::collections::VecDeque;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
+use futures::Stream;
+use futures::task::AtomicWaker;
 use tokio::time::Instant;
-
-use futures::{Stream, StreamExt};
-use tokio::sync::mpsc;
-use tokio::sync::mpsc::error::TrySendError;
 use tokio_util::sync::CancellationToken;
 
+use super::latest::Supersedes;
 use crate::event::Event;
 
+/// What a queued send costs beyond its bytes (the entry, the shared buffer's header): a flood
+/// of tiny sends is bounded by the byte budget too.
+pub(crate) const ENTRY_OVERHEAD: usize = 64;
+
 /// What happened when an event was offered to a client.
+#[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Offer {
     Queued,
     /// The client could not keep up and must be disconnected.
@@ -22,17 +29,39 @@ pub(crate) enum Offer {
     Gone,
 }
 
+/// The limits of one client's queue.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Limits {
+    /// Bytes the queue may hold (each send counted with [`ENTRY_OVERHEAD`]).
+    pub(crate) bytes: usize,
+    /// Sends the queue may hold.
+    pub(crate) sends: usize,
+    /// How long the client may take nothing while sends wait.
+    pub(crate) stall: Duration,
+}
+
 pub(crate) struct Client {
     pub(crate) id: u64,
     pub(crate) rooms: Vec<String>,
     pub(crate) session: Option<String>,
-    tx: mpsc::Sender<Event>,
-    /// Milliseconds since `epoch` (plus one) at which events started waiting without the
-    /// client taking any; 0 while it keeps up.
-    waiting_since: AtomicU64,
-    epoch: Instant,
-    stall: Duration,
+    queue: Mutex<Queue>,
+    waker: AtomicWaker,
+    limits: Limits,
     pub(crate) disconnect: CancellationToken,
+}
+
+#[derive(Default)]
+struct Queue {
+    sends: VecDeque<Queued>,
+    /// The cost of `sends`, in bytes with their overhead.
+    bytes: usize,
+    /// Since when sends have waited without the client taking any; `None` while it keeps up.
+    waiting_since: Option<Instant>,
+}
+
+struct Queued {
+    event: Event,
+    supersedes: Option<Supersedes>,
 }
 
 impl Client {
@@ -40,66 +69,210 @@ impl Client {
         id: u64,
         rooms: Vec<String>,
         session: Option<String>,
-        queue: usize,
-        stall: Duration,
-        epoch: Instant,
-    ) -> (Arc<Client>, mpsc::Receiver<Event>) {
-        let (tx, rx) = mpsc::channel(queue.max(1));
-        let client = Arc::new(Client {
+        limits: Limits,
+    ) -> Arc<Client> {
+        Arc::new(Client {
             id,
             rooms,
             session,
-            tx,
-            waiting_since: AtomicU64::new(0),
-            epoch,
-            stall,
+            queue: Mutex::new(Queue::default()),
+            waker: AtomicWaker::new(),
+            limits,
             disconnect: CancellationToken::new(),
-        });
-        (client, rx)
+        })
     }
 
-    fn now(&self) -> u64 {
-        self.epoch.elapsed().as_millis() as u64 + 1
+    fn queue(&self) -> MutexGuard<'_, Queue> {
+        self.queue
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    pub(crate) fn offer(&self, event: &Event) -> Offer {
+    /// Queues `event`. A queued patch of the same target (`supersedes`) is dropped first: the
+    /// client is sent the newest view, never a backlog of superseded ones. A client is too
+    /// slow when it has taken nothing for the stall time while sends waited, or when its
+    /// queue is over its budget; a busy server whose clients all fall behind together still
+    /// sees every one of them take something, so it disconnects nobody.
+    pub(crate) fn offer(&self, event: &Event, supersedes: Option<Supersedes>) -> Offer {
         if self.disconnect.is_cancelled() {
             return Offer::Gone;
         }
-        let now = self.now();
-        let since = self.waiting_since.load(Ordering::Acquire);
-        if since != 0 && now.saturating_sub(since) > self.stall.as_millis() as u64 {
+        let now = Instant::now();
+        let mut queue = self.queue();
+        if queue
+            .waiting_since
+            .is_some_and(|since| now.saturating_duration_since(since) > self.limits.stall)
+        {
             return Offer::TooSlow;
         }
-        match self.tx.try_send(event.clone()) {
-            Ok(()) => {
-                let _ = self.waiting_since.compare_exchange(
-                    0,
-                    now,
-                    Ordering::AcqRel,
-                    Ordering::Relaxed,
-                );
-                Offer::Queued
+        if let Some(key) = supersedes {
+            let before = queue.sends.len();
+            queue.sends.retain(|queued| queued.supersedes != Some(key));
+            if queue.sends.len() != before {
+                queue.bytes = queue.sends.iter().map(Queued::cost).sum();
             }
-            Err(TrySendError::Full(_)) => Offer::TooSlow,
-            Err(TrySendError::Closed(_)) => Offer::Gone,
         }
+        let queued = Queued {
+            event: event.clone(),
+            supersedes,
+        };
+        queue.bytes += queued.cost();
+        queue.sends.push_back(queued);
+        if queue.bytes > self.limits.bytes || queue.sends.len() > self.limits.sends {
+            queue.sends.clear();
+            queue.bytes = 0;
+            return Offer::TooSlow;
+        }
+        queue.waiting_since.get_or_insert(now);
+        drop(queue);
+        self.waker.wake();
+        Offer::Queued
+    }
+
+    /// Sends waiting for the client.
+    #[cfg(test)]
+    fn queued(&self) -> Vec<Event> {
+        self.queue()
+            .sends
+            .iter()
+            .map(|queued| queued.event.clone())
+            .collect()
     }
 
     /// The queued events, recording progress each time the client takes one; ends when the
     /// client is disconnected (events still queued are dropped).
-    pub(crate) fn events(
-        self: &Arc<Self>,
-        rx: mpsc::Receiver<Event>,
-    ) -> impl Stream<Item = Event> + Send + 'static {
-        let client = self.clone();
-        let stop = self.disconnect.clone().cancelled_owned();
-        futures::stream::unfold((rx, client), |(mut rx, client)| async move {
-            let event = rx.recv().await?;
-            let mark = if rx.is_empty() { 0 } else { client.now() };
-            client.waiting_since.store(mark, Ordering::Release);
-            Some((event, (rx, client)))
-        })
-        .take_until(stop)
+    pub(crate) fn events(self: &Arc<Self>) -> Events {
+        Events {
+            client: self.clone(),
+        }
+    }
+}
+
+impl Queued {
+    fn cost(&self) -> usize {
+        self.event.as_bytes().len() + ENTRY_OVERHEAD
+    }
+}
+
+/// A client's stream of queued events.
+pub(crate) struct Events {
+    client: Arc<Client>,
+}
+
+impl Stream for Events {
+    type Item = Event;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Event>> {
+        let client = &self.client;
+        if client.disconnect.is_cancelled() {
+            return Poll::Ready(None);
+        }
+        let mut queue = client.queue();
+        match queue.sends.pop_front() {
+            Some(queued) => {
+                queue.bytes -= queued.cost();
+                queue.waiting_since = if queue.sends.is_empty() {
+                    None
+                } else {
+                    Some(Instant::now())
+                };
+                Poll::Ready(Some(queued.event))
+            }
+            None => {
+                // Registered under the queue's lock: an offer that follows wakes this poll.
+                client.waker.register(cx.waker());
+                Poll::Pending
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use futures::StreamExt;
+
+    use super::*;
+
+    fn client(limits: Limits) -> Arc<Client> {
+        Client::new(0, vec!["room".into()], None, limits)
+    }
+
+    const ROOMY: Limits = Limits {
+        bytes: 1 << 20,
+        sends: usize::MAX,
+        stall: Duration::from_secs(5),
+    };
+
+    #[tokio::test]
+    async fn a_newer_patch_of_the_same_target_replaces_the_queued_one() {
+        let client = client(ROOMY);
+        let key = Some(Supersedes::for_test(1));
+        for n in 0..200 {
+            assert_eq!(
+                client.offer(&Event::comment(&n.to_string()), key),
+                Offer::Queued
+            );
+        }
+        assert_eq!(client.queued(), [Event::comment("199")]);
+        let mut events = client.events();
+        assert_eq!(events.next().await, Some(Event::comment("199")));
+    }
+
+    #[test]
+    fn sends_without_a_target_all_stay_queued_in_order() {
+        let client = client(ROOMY);
+        let key = Some(Supersedes::for_test(1));
+        client.offer(&Event::comment("view 1"), key);
+        client.offer(&Event::comment("message"), None);
+        client.offer(&Event::comment("view 2"), key);
+        client.offer(&Event::comment("other"), Some(Supersedes::for_test(2)));
+        assert_eq!(
+            client.queued(),
+            [
+                Event::comment("message"),
+                Event::comment("view 2"),
+                Event::comment("other")
+            ]
+        );
+    }
+
+    #[test]
+    fn a_queue_over_its_byte_budget_is_too_slow() {
+        let client = client(Limits {
+            bytes: 1000,
+            ..ROOMY
+        });
+        let message = Event::comment(&"x".repeat(400));
+        assert_eq!(client.offer(&message, None), Offer::Queued);
+        assert_eq!(client.offer(&message, None), Offer::Queued);
+        assert_eq!(client.offer(&message, None), Offer::TooSlow);
+        assert!(client.queued().is_empty());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_client_that_takes_nothing_for_the_stall_time_is_too_slow() {
+        let client = client(ROOMY);
+        assert_eq!(client.offer(&Event::comment("1"), None), Offer::Queued);
+        tokio::time::advance(Duration::from_secs(4)).await;
+        assert_eq!(client.offer(&Event::comment("2"), None), Offer::Queued);
+        tokio::time::advance(Duration::from_secs(2)).await;
+        assert_eq!(client.offer(&Event::comment("3"), None), Offer::TooSlow);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_client_that_keeps_taking_is_never_too_slow_however_far_behind() {
+        let client = client(ROOMY);
+        let mut events = client.events();
+        for _ in 0..100 {
+            for n in 0..10 {
+                assert_eq!(
+                    client.offer(&Event::comment(&n.to_string()), None),
+                    Offer::Queued
+                );
+            }
+            tokio::time::advance(Duration::from_secs(1)).await;
+            // Slower than the sends arrive, but taking something every second.
+            assert!(events.next().await.is_some());
+        }
     }
 }

@@ -33,13 +33,28 @@
 //! A send encodes its events once into one shared buffer; every recipient's queue holds a
 //! reference to the same bytes.
 //!
+//! # Latest wins
+//! A client that falls behind is sent the newest view, never a backlog of superseded ones: a
+//! queued patch that a newer send replaces whole (one `datastar-patch-elements` event in mode
+//! `outer`, `inner` or `replace`, of the same selector, or without one of the same top-level
+//! element ids) is dropped from the client's queue. Appends, signals, scripts and batches of
+//! several events are never dropped: they queue.
+//!
 //! # Slow clients
-//! Each client has a bounded queue ([`DEFAULT_QUEUE_LIMIT`] sends). A client whose queue is
-//! full, or that has taken nothing for [`DEFAULT_STALL_TIMEOUT`] while sends wait for it, is
-//! disconnected at the next send: its stream ends (events still queued are dropped) and the
-//! Datastar client reconnects by itself later, getting current state from the loader. A send
-//! never waits for any client, so a slow client never delays the others. Both limits are set
-//! with [`HubBuilder`].
+//! A client is disconnected as slow only when its own connection has taken nothing for
+//! [`DEFAULT_STALL_TIMEOUT`] while sends waited for it, or when its queue holds more than
+//! [`DEFAULT_QUEUE_BYTES`]. A server that is merely busy (every queue filling at once because
+//! the core is saturated) still sees each client take something, and disconnects nobody. The
+//! disconnected client's stream ends (events still queued are dropped), and the Datastar
+//! client reconnects by itself later, getting current state from the loader. A send never
+//! waits for any client, so a slow client never delays the others. Disconnects are logged at
+//! `warn` as one line per [`SLOW_LOG_INTERVAL`] with their count, and counted by
+//! [`Hub::slow_disconnects`]. The limits are set with [`HubBuilder`].
+//!
+//! # Presence
+//! [`Room::presence_changes`] wakes at most once per [`DEFAULT_PRESENCE_INTERVAL`] (the first
+//! change at once, the rest of a burst folded into one wake-up at the end of the interval), so
+//! a storm of N joins costs O(N) work, not a count sent to the room per join.
 //!
 //! # Across processes
 //! With a [`Backplane`], each send is delivered locally and published; other processes deliver
@@ -49,6 +64,9 @@
 
 mod batch;
 mod client;
+mod latest;
+mod presence;
+mod slow;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -57,26 +75,44 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
-use tokio::time::Instant;
-
 use bytes::Bytes;
 use futures::future::BoxFuture;
 use futures::{FutureExt, StreamExt};
 
 pub use batch::Batch;
-use client::{Client, Offer};
+use client::{Client, Limits, Offer};
+use latest::Supersedes;
+pub use presence::PresenceChanges;
+use slow::SlowLog;
 
 use crate::backplane::{Backplane, Kind, Listener, Registration, message};
 use crate::event::Event;
-use crate::invalidate::{Notifier, Subscription};
+use crate::invalidate::Notifier;
 use crate::stream::LiveStream;
 
-/// The sends a client's queue holds before the client is disconnected as too slow.
+/// The bytes a client's queue holds before the client is disconnected as too slow (each send
+/// counts its encoded size plus 64 bytes).
 ///
 /// ```
-/// assert_eq!(livestar::hub::DEFAULT_QUEUE_LIMIT, 1000);
+/// assert_eq!(livestar::hub::DEFAULT_QUEUE_BYTES, 1024 * 1024);
 /// ```
-pub const DEFAULT_QUEUE_LIMIT: usize = 1000;
+pub const DEFAULT_QUEUE_BYTES: usize = 1024 * 1024;
+/// How often presence changes of one room wake a [`Room::presence_changes`] subscriber at most.
+///
+/// ```
+/// use std::time::Duration;
+///
+/// assert_eq!(livestar::hub::DEFAULT_PRESENCE_INTERVAL, Duration::from_millis(250));
+/// ```
+pub const DEFAULT_PRESENCE_INTERVAL: Duration = Duration::from_millis(250);
+/// Slow-client disconnects are logged as one line per interval, with their count.
+///
+/// ```
+/// use std::time::Duration;
+///
+/// assert_eq!(livestar::hub::SLOW_LOG_INTERVAL, Duration::from_secs(10));
+/// ```
+pub const SLOW_LOG_INTERVAL: Duration = Duration::from_secs(10);
 /// How long a client may take nothing while sends wait for it before it is disconnected.
 ///
 /// ```
@@ -110,9 +146,9 @@ pub struct Hub {
 struct HubInner {
     members: Mutex<Members>,
     next_client: AtomicU64,
-    queue_limit: usize,
-    stall_timeout: Duration,
-    epoch: Instant,
+    limits: Limits,
+    presence_interval: Duration,
+    slow: SlowLog,
     room_loader: Option<Loader>,
     session_loader: Option<Loader>,
     presence: Notifier<String>,
@@ -225,15 +261,39 @@ impl std::error::Error for SendError {}
 /// ```
 #[must_use]
 pub struct HubBuilder {
-    queue_limit: usize,
-    stall_timeout: Duration,
+    limits: Limits,
+    presence_interval: Duration,
     room_loader: Option<Loader>,
     session_loader: Option<Loader>,
     backplane: Option<(Backplane, String)>,
 }
 
 impl HubBuilder {
-    /// The sends a client's queue holds before it is disconnected (default 1000).
+    /// The bytes a client's queue holds before it is disconnected (default
+    /// [`DEFAULT_QUEUE_BYTES`]; each send counts its encoded size plus 64 bytes). Values
+    /// below 1 KiB are raised to 1 KiB.
+    ///
+    /// ```
+    /// use livestar::event::Event;
+    /// use livestar::hub::Hub;
+    ///
+    /// let hub = Hub::builder().queue_bytes(4096).build();
+    /// let tab = hub.join_room("lobby"); // never read
+    /// let message = Event::comment(&"x".repeat(3000));
+    /// assert_eq!(hub.room("lobby").send(message.clone()), Ok(1));
+    /// // Over the budget: the tab is disconnected rather than the send waiting.
+    /// assert_eq!(hub.room("lobby").send(message), Ok(0));
+    /// assert_eq!(hub.room("lobby").presence(), 0);
+    /// assert_eq!(hub.slow_disconnects(), 1);
+    /// # drop(tab);
+    /// ```
+    pub fn queue_bytes(mut self, bytes: usize) -> Self {
+        self.limits.bytes = bytes.max(1024);
+        self
+    }
+
+    /// The sends a client's queue holds before it is disconnected, on top of the byte budget
+    /// (default: no limit but the bytes). Any value is accepted; 0 is raised to 1.
     ///
     /// ```
     /// use livestar::event::Event;
@@ -246,9 +306,25 @@ impl HubBuilder {
     /// assert_eq!(hub.room("lobby").send(Event::comment("2")), Ok(0));
     /// assert_eq!(hub.room("lobby").presence(), 0);
     /// # drop(tab);
+    /// // No value makes connecting panic.
+    /// let _ = Hub::builder().queue_limit(usize::MAX).build().join_room("lobby");
     /// ```
     pub fn queue_limit(mut self, sends: usize) -> Self {
-        self.queue_limit = sends.max(1);
+        self.limits.sends = sends.max(1);
+        self
+    }
+
+    /// How often [`Room::presence_changes`] wakes at most (default
+    /// [`DEFAULT_PRESENCE_INTERVAL`]; `Duration::ZERO` wakes on every change).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let hub = livestar::hub::Hub::builder().presence_interval(Duration::from_secs(1)).build();
+    /// # drop(hub);
+    /// ```
+    pub fn presence_interval(mut self, interval: Duration) -> Self {
+        self.presence_interval = interval;
         self
     }
 
@@ -271,7 +347,7 @@ impl HubBuilder {
     /// # });
     /// ```
     pub fn stall_timeout(mut self, timeout: Duration) -> Self {
-        self.stall_timeout = timeout;
+        self.limits.stall = timeout;
         self
     }
 
@@ -381,9 +457,9 @@ impl HubBuilder {
             HubInner {
                 members: Mutex::new(Members::default()),
                 next_client: AtomicU64::new(0),
-                queue_limit: self.queue_limit,
-                stall_timeout: self.stall_timeout,
-                epoch: Instant::now(),
+                limits: self.limits,
+                presence_interval: self.presence_interval,
+                slow: SlowLog::default(),
                 room_loader: self.room_loader,
                 session_loader: self.session_loader,
                 presence: Notifier::new(),
@@ -434,8 +510,12 @@ impl Hub {
     /// ```
     pub fn builder() -> HubBuilder {
         HubBuilder {
-            queue_limit: DEFAULT_QUEUE_LIMIT,
-            stall_timeout: DEFAULT_STALL_TIMEOUT,
+            limits: Limits {
+                bytes: DEFAULT_QUEUE_BYTES,
+                sends: usize::MAX,
+                stall: DEFAULT_STALL_TIMEOUT,
+            },
+            presence_interval: DEFAULT_PRESENCE_INTERVAL,
             room_loader: None,
             session_loader: None,
             backplane: None,
@@ -533,6 +613,15 @@ impl Hub {
         ids.len()
     }
 
+    /// The clients disconnected as too slow since the hub was built.
+    ///
+    /// ```
+    /// assert_eq!(livestar::hub::Hub::new().slow_disconnects(), 0);
+    /// ```
+    pub fn slow_disconnects(&self) -> u64 {
+        self.inner.slow.total.load(Ordering::Relaxed)
+    }
+
     fn send(&self, target: Target, id: &str, events: Event) -> Result<usize, SendError> {
         let kind = match target {
             Target::Room => Kind::Room,
@@ -563,12 +652,13 @@ impl HubInner {
         if events.as_bytes().is_empty() {
             return 0;
         }
+        let supersedes = Supersedes::of(events);
         let mut members = lock(&self.members);
         let mut delivered = 0;
         let mut slow = Vec::new();
         if let Some(clients) = members.of(target).get(id) {
             for client in clients.values() {
-                match client.offer(events) {
+                match client.offer(events, supersedes) {
                     Offer::Queued => delivered += 1,
                     Offer::TooSlow => slow.push(client.clone()),
                     Offer::Gone => {}
@@ -576,11 +666,10 @@ impl HubInner {
             }
         }
         let mut changed_rooms = Vec::new();
+        if !slow.is_empty() {
+            self.slow.record(slow.len());
+        }
         for client in slow {
-            tracing::warn!(
-                client = client.id,
-                "livestar hub: disconnected a client that could not keep up"
-            );
             client.disconnect.cancel();
             members.remove(&client);
             changed_rooms.extend(client.rooms.iter().cloned());
@@ -677,14 +766,7 @@ impl ClientBuilder<'_> {
     pub fn connect(self) -> LiveStream {
         let inner = &self.hub.inner;
         let id = inner.next_client.fetch_add(1, Ordering::Relaxed);
-        let (client, rx) = Client::new(
-            id,
-            self.rooms,
-            self.session,
-            inner.queue_limit,
-            inner.stall_timeout,
-            inner.epoch,
-        );
+        let client = Client::new(id, self.rooms, self.session, inner.limits);
         {
             let mut members = lock(&inner.members);
             for room in &client.rooms {
@@ -716,7 +798,7 @@ impl ClientBuilder<'_> {
             .then(|load| load)
             .filter(|event| futures::future::ready(!event.as_bytes().is_empty()));
         let events = current
-            .chain(client.events(rx))
+            .chain(client.events())
             .take_until(client.disconnect.clone().cancelled_owned());
         LiveStream::new(events).owning(Leave {
             hub: Arc::downgrade(inner),
@@ -815,8 +897,9 @@ impl Room<'_> {
         sessions
     }
 
-    /// An invalidation source that wakes whenever a client joins or leaves the room, e.g. to
-    /// broadcast the new count.
+    /// An invalidation source that wakes when clients join or leave the room, e.g. to
+    /// broadcast the new count: at once for the first change, then at most once per
+    /// presence interval ([`HubBuilder::presence_interval`]), however many joined.
     ///
     /// ```
     /// use futures::StreamExt;
@@ -830,8 +913,11 @@ impl Room<'_> {
     /// # drop(tab);
     /// # });
     /// ```
-    pub fn presence_changes(&self) -> Subscription<String> {
-        self.hub.inner.presence.subscribe(&self.id.to_owned())
+    pub fn presence_changes(&self) -> PresenceChanges {
+        PresenceChanges::new(
+            self.hub.inner.presence.subscribe(&self.id.to_owned()),
+            self.hub.inner.presence_interval,
+        )
     }
 }
 
