@@ -97,6 +97,24 @@ pub(crate) fn expand(model: &LiveView, function: &ItemFn) -> TokenStream {
 
     let config = config(model);
 
+    // A shared live view keys its connections: the key is evaluated with the extractors'
+    // bindings in scope (clones of them, so `shared = user` moves nothing the load needs).
+    let (shared_key, serve, key_args) = match &model.args.shared {
+        Some(key) => (
+            quote_spanned! {key.span()=>
+                static __LIVESTAR_SHARED: ::livestar::__private::SharedViews =
+                    ::livestar::__private::SharedViews::new();
+                let __livestar_key = {
+                    #( #shadow )*
+                    ::livestar::__private::shared_key(#key)
+                };
+            },
+            quote!(::livestar::__private::serve_shared),
+            quote!(&__LIVESTAR_SHARED, __livestar_key,),
+        ),
+        None => (quote!(), quote!(::livestar::__private::serve), quote!()),
+    };
+
     let link_parameters = model.link_parameters.iter().map(|parameter| {
         let name = &parameter.name;
         match &parameter.ty {
@@ -173,7 +191,9 @@ pub(crate) fn expand(model: &LiveView, function: &ItemFn) -> TokenStream {
                 #bindings
                 ::livestar::__private::merge([ #( #sources ),* ])
             };
-            ::livestar::__private::serve(
+            #shared_key
+            #serve(
+                #key_args
                 #config,
                 __livestar_last_event_id,
                 __livestar_wakeups,

@@ -19,6 +19,8 @@ pub(crate) struct LiveViewArgs {
     pub(crate) retry: Option<Duration>,
     pub(crate) error_view: Option<Expr>,
     pub(crate) state: Option<Type>,
+    /// `shared = key`: the connections of one key share one load and render.
+    pub(crate) shared: Option<Expr>,
     pub(crate) attribute_span: Span,
     /// A path was written, valid or not (an invalid one is reported where it is).
     pub(crate) path_written: bool,
@@ -74,6 +76,7 @@ pub(crate) const OPTIONS: &[&str] = &[
     "retry",
     "error_view",
     "state",
+    "shared",
 ];
 
 pub(crate) const MODES: &[&str] = &[
@@ -126,6 +129,7 @@ pub(crate) fn parse_args(tokens: TokenStream, errors: &mut Errors) -> LiveViewAr
         retry: None,
         error_view: None,
         state: None,
+        shared: None,
         attribute_span: Span::call_site(),
         path_written: false,
     };
@@ -199,6 +203,7 @@ fn parse_option(
         "view" => args.view = Some(syn::parse2(value)?),
         "error_view" => args.error_view = Some(syn::parse2(value)?),
         "state" => args.state = Some(syn::parse2(value)?),
+        "shared" => args.shared = Some(syn::parse2(value)?),
         "heartbeat" => {
             args.heartbeat = Some(match syn::parse2::<Ident>(value.clone()) {
                 Ok(ident) if ident == "off" => HeartbeatSetting::Off,

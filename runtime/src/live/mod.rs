@@ -180,6 +180,7 @@ mod action;
 #[doc(hidden)]
 pub mod private;
 mod runner;
+mod shared;
 
 use std::future::Future;
 use std::sync::OnceLock;

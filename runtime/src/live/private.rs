@@ -24,6 +24,7 @@ pub use axum::response::Response as HttpResponse;
 pub use core::convert::Infallible as Never;
 
 /// The options of one `#[live_view]`, as written in its attribute.
+#[derive(Clone)]
 pub struct Config {
     pub path: &'static str,
     pub heartbeat: Heartbeat,
@@ -87,6 +88,46 @@ where
         .serve(last_event_id.0, wakeups)
         .await
 }
+
+/// Serves one connection of a live view whose state depends only on `key`: the connections
+/// of one key share one load and render per wake-up (see [`super::shared`]).
+#[allow(clippy::too_many_arguments)]
+pub async fn serve_shared<K, T, E, L, Fut, V>(
+    views: &'static SharedViews,
+    key: K,
+    config: Config,
+    last_event_id: LastEventId,
+    wakeups: Invalidation,
+    load: L,
+    view: V,
+) -> Response
+where
+    K: SharedKey,
+    L: FnMut() -> Fut + Send + 'static,
+    Fut: Future<Output = Result<T, E>> + Send + 'static,
+    E: IntoResponse,
+    T: Send + 'static,
+    V: Fn(&T) -> String + Send + Sync + 'static,
+{
+    super::shared::serve(views, key, config, last_event_id.0, wakeups, load, view).await
+}
+
+/// Checks the type of a `shared = key` expression.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be the key of a shared live view",
+    label = "the connections of one key share one render, so the key must be `Hash + Eq + Clone + Send + Sync + 'static`",
+    note = "use an owned value, e.g. `shared = user.clone()` for a `String`, or `shared = ()` for one view shared by everyone"
+)]
+pub trait SharedKey: std::hash::Hash + Eq + Clone + Send + Sync + 'static {}
+
+impl<K: std::hash::Hash + Eq + Clone + Send + Sync + 'static> SharedKey for K {}
+
+/// The value of a `shared = key` expression, checked.
+pub fn shared_key<K: SharedKey>(key: K) -> K {
+    key
+}
+
+pub use super::shared::SharedViews;
 
 /// The wake-ups of every `invalidate` expression of one connection.
 pub fn merge<const N: usize>(sources: [Invalidation; N]) -> Invalidation {

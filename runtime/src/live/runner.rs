@@ -200,46 +200,54 @@ where
         }
     }
 
+    /// The first load and render: the first patch and its content id, or the response that
+    /// ends the request. What it sends is remembered as the last patch sent.
+    pub(crate) async fn first_patch(&mut self) -> Result<(ContentId, Event), Response> {
+        let state = self.first_load().await?;
+        let html = match self.render(&state) {
+            Ok(html) => html,
+            Err(failure) => {
+                tracing::error!(live_view = self.config.path, %failure, "live view failed on connect");
+                return Err(StatusCode::INTERNAL_SERVER_ERROR.into_response());
+            }
+        };
+        drop(state);
+        let id = ContentId::of(&html);
+        self.last = Some((id, html.len()));
+        Ok((id, self.encode(html, id)))
+    }
+
     /// The whole response of one connection.
     pub(crate) async fn serve(
         mut self,
         last_event_id: Option<String>,
         wakeups: Invalidation,
     ) -> Response {
-        let state = match self.first_load().await {
-            Ok(state) => state,
+        let (id, patch) = match self.first_patch().await {
+            Ok(first) => first,
             Err(response) => return response,
         };
-        let html = match self.render(&state) {
-            Ok(html) => html,
-            Err(failure) => {
-                tracing::error!(live_view = self.config.path, %failure, "live view failed on connect");
-                return StatusCode::INTERNAL_SERVER_ERROR.into_response();
-            }
-        };
-        drop(state);
-        let id = ContentId::of(&html);
-        self.last = Some((id, html.len()));
-        let first = if last_event_id.is_some_and(|last| id.matches(&last)) {
-            None
-        } else {
-            Some(self.encode(html, id))
-        };
+        let first = (!last_event_id.is_some_and(|last| id.matches(&last))).then_some(patch);
         let heartbeat = self.config.heartbeat.clone();
         let retry = jittered(self.config.retry);
-        let updates = Updates {
+        crate::stream(self.updates(first, wakeups))
+            .heartbeat(heartbeat)
+            .retry(retry)
+            .owning(Gauge::new(&OPEN_VIEWS))
+            .into_response()
+    }
+
+    /// The stream of `first`, then one patch per coalesced burst of `wakeups` that changed
+    /// the view.
+    pub(crate) fn updates(self, first: Option<Event>, wakeups: Invalidation) -> Updates<L, Fut, V> {
+        Updates {
             first,
             drain: wakeups.queues(),
             // Fused: a source that ended is never polled again.
             wakeups: wakeups.fuse(),
             runner: self,
             loading: None,
-        };
-        crate::stream(updates)
-            .heartbeat(heartbeat)
-            .retry(retry)
-            .owning(Gauge::new(&OPEN_VIEWS))
-            .into_response()
+        }
     }
 }
 
@@ -253,13 +261,19 @@ pin_project! {
     ///
     /// A stream of its own rather than `unfold` over an `async` block: the reload in flight
     /// stays in place, and nothing is moved or rebuilt between updates.
-    struct Updates<L, Fut, V> {
+    pub(crate) struct Updates<L, Fut, V> {
         first: Option<Event>,
         runner: Runner<L, V>,
         wakeups: Fuse<Invalidation>,
         drain: bool,
         #[pin]
         loading: Option<Loading<Fut>>,
+    }
+}
+
+impl<L, Fut, V> super::shared::LastSent for Updates<L, Fut, V> {
+    fn last_sent(self: Pin<&mut Self>) -> Option<ContentId> {
+        self.project().runner.last.map(|(id, _)| id)
     }
 }
 
