@@ -241,6 +241,9 @@ impl LiveStream {
 
 impl IntoResponse for LiveStream {
     fn into_response(self) -> Response {
+        if let Err(busy) = admit() {
+            return busy;
+        }
         let frames = Frames::new(self).map(Ok::<_, Infallible>);
         let mut response = Response::new(Body::from_stream(frames));
         set_stream_headers(response.headers_mut());
@@ -415,6 +418,57 @@ pub fn open_streams() -> usize {
 }
 
 static OPEN_STREAMS: AtomicUsize = AtomicUsize::new(0);
+/// The cap on open streams; 0 for none.
+static STREAM_LIMIT: AtomicUsize = AtomicUsize::new(0);
+
+/// Caps the live streams this process keeps open (`None`, the default: no cap). Past the cap
+/// a new live stream (a live view, a hub client, a [`stream`] response) is answered `503
+/// Service Unavailable` with a `Retry-After` of 1 to 5 seconds, random per response so that
+/// refused clients come back spread out; it never hangs. A live view is refused before its
+/// load function runs. Streams open at once may pass the cap by a few.
+///
+/// ```
+/// // At start-up, sized from what one instance was measured to hold:
+/// fn configure() {
+///     livestar::stream::limit_open_streams(Some(10_000));
+/// }
+/// # let _ = configure;
+/// ```
+pub fn limit_open_streams(limit: Option<usize>) {
+    STREAM_LIMIT.store(limit.map_or(0, |limit| limit.max(1)), Ordering::Relaxed);
+}
+
+/// The cap set by [`limit_open_streams`].
+///
+/// ```
+/// assert_eq!(livestar::stream::open_streams_limit(), None);
+/// ```
+pub fn open_streams_limit() -> Option<usize> {
+    match STREAM_LIMIT.load(Ordering::Relaxed) {
+        0 => None,
+        limit => Some(limit),
+    }
+}
+
+/// `Err` with the `503` response when the process has as many open streams as it may.
+pub(crate) fn admit() -> Result<(), Response> {
+    let Some(limit) = open_streams_limit() else {
+        return Ok(());
+    };
+    if open_streams() < limit {
+        return Ok(());
+    }
+    let seconds = fastrand::u64(1..=5);
+    let mut response = (
+        http::StatusCode::SERVICE_UNAVAILABLE,
+        "this server has as many live connections as it takes; retry shortly",
+    )
+        .into_response();
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    Err(response)
+}
 
 /// The response body: the retry hint, then events interleaved with heartbeats.
 struct Frames {

@@ -70,7 +70,14 @@ pub fn spawn_sampler(hub: Hub) -> watch::Receiver<Stats> {
 }
 
 /// The latest sample, pushed to every open dashboard whenever the sampler takes a new one.
-#[live_view("/dashboard/live", invalidate = [app.stats.clone()], view = stats_view)]
+/// Everyone sees the same numbers (`shared = ()`): one render per sample, whatever the number
+/// of open dashboards.
+#[live_view(
+    "/dashboard/live",
+    shared = (),
+    invalidate = [app.stats.clone()],
+    view = stats_view
+)]
 pub async fn dashboard_stats(State(app): State<App>) -> Stats {
     app.stats.borrow().clone()
 }

@@ -70,11 +70,14 @@ pub struct Config {
     pub namespace: String,
     /// A local Datastar client to serve at `/datastar.js` instead of the CDN (`--datastar-js`).
     pub datastar_js: Option<PathBuf>,
+    /// The most live streams the process keeps open (`--max-streams N`; none by default).
+    /// Past it a new stream gets `503` with a jittered `Retry-After`.
+    pub max_streams: Option<usize>,
 }
 
 /// The usage text of the `demo` binary.
 pub const USAGE: &str = "usage: demo [--port N] [--redis URL | --nats URL | --postgres URL] \
-                         [--namespace NAME] [--datastar-js PATH]";
+                         [--namespace NAME] [--datastar-js PATH] [--max-streams N]";
 
 impl Config {
     /// Reads the arguments (without the program name).
@@ -87,6 +90,7 @@ impl Config {
             backend: Backend::Memory,
             namespace: "livestar-demo".to_owned(),
             datastar_js: None,
+            max_streams: None,
         };
         let mut args = args.into_iter();
         while let Some(flag) = args.next() {
@@ -106,6 +110,13 @@ impl Config {
                 "--postgres" => config.backend = Backend::Postgres(value("--postgres")?),
                 "--namespace" => config.namespace = value("--namespace")?,
                 "--datastar-js" => config.datastar_js = Some(value("--datastar-js")?.into()),
+                "--max-streams" => {
+                    let limit = value("--max-streams")?;
+                    config.max_streams =
+                        Some(limit.parse().ok().filter(|&n| n > 0).ok_or_else(|| {
+                            format!("--max-streams {limit:?} is not a positive number\n{USAGE}")
+                        })?);
+                }
                 "-h" | "--help" => return Err(USAGE.to_owned()),
                 other => return Err(format!("unknown option {other:?}\n{USAGE}")),
             }
@@ -267,6 +278,7 @@ async fn datastar_js(State(app): State<App>) -> Response {
 /// # Errors
 /// The store, the backplane or the port is unavailable.
 pub async fn serve(config: Config) -> Result<(), StartError> {
+    livestar::stream::limit_open_streams(config.max_streams);
     let app = app(&config).await?;
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", config.port))
         .await
@@ -360,6 +372,20 @@ mod tests {
         assert_eq!(config.backend, Backend::Redis("redis://r".into()));
         assert_eq!(config.namespace, "t1");
         assert_eq!(config.datastar_js, Some(PathBuf::from("d.js")));
+    }
+
+    #[test]
+    fn max_streams_takes_a_positive_number() {
+        assert_eq!(parse(&[]).expect("parses").max_streams, None);
+        let config = parse(&["--max-streams", "10000"]).expect("parses");
+        assert_eq!(config.max_streams, Some(10_000));
+        for bad in ["0", "-1", "many"] {
+            assert!(
+                parse(&["--max-streams", bad])
+                    .expect_err("rejected")
+                    .contains("is not a positive number")
+            );
+        }
     }
 
     #[test]

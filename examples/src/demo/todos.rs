@@ -10,6 +10,10 @@
 //!    patched when the HTML changed. Another user's key is not notified, so their list never
 //!    moves.
 //!
+//! The list depends on the user only, so `shared = user.0` makes every tab of one user in a
+//! process share one load and render per change (the signed-in user is checked by the
+//! `CurrentUser` extractor of each connection before it joins its user's view).
+//!
 //! The actions answer with events too: adding clears the input by patching the `title`
 //! signal. They do not send the new list themselves: the live view does, to every tab,
 //! including the one that clicked.
@@ -33,6 +37,7 @@ use super::{App, AppError, layout};
 /// The current todo list of the signed-in user, kept live in every tab of theirs.
 #[live_view(
     "/todos/live",
+    shared = user.0,
     invalidate = [app.todos_changed.subscribe(&user.0)],
     view = todo_view,
 )]

@@ -84,6 +84,9 @@ where
     T: Send + 'static,
     V: Fn(&T) -> String + Send + Sync + 'static,
 {
+    if let Err(busy) = crate::stream::admit() {
+        return busy;
+    }
     Runner::new(load, view, config)
         .serve(last_event_id.0, wakeups)
         .await
@@ -109,6 +112,9 @@ where
     T: Send + 'static,
     V: Fn(&T) -> String + Send + Sync + 'static,
 {
+    if let Err(busy) = crate::stream::admit() {
+        return busy;
+    }
     super::shared::serve(views, key, config, last_event_id.0, wakeups, load, view).await
 }
 
