@@ -241,7 +241,7 @@ impl LiveStream {
 
 impl IntoResponse for LiveStream {
     fn into_response(self) -> Response {
-        if let Err(busy) = admit() {
+        if let Some(busy) = refusal() {
             return busy;
         }
         let frames = Frames::new(self).map(Ok::<_, Infallible>);
@@ -450,13 +450,11 @@ pub fn open_streams_limit() -> Option<usize> {
     }
 }
 
-/// `Err` with the `503` response when the process has as many open streams as it may.
-pub(crate) fn admit() -> Result<(), Response> {
-    let Some(limit) = open_streams_limit() else {
-        return Ok(());
-    };
+/// The `503` response when the process has as many open streams as it may.
+pub(crate) fn refusal() -> Option<Response> {
+    let limit = open_streams_limit()?;
     if open_streams() < limit {
-        return Ok(());
+        return None;
     }
     let seconds = fastrand::u64(1..=5);
     let mut response = (
@@ -467,7 +465,7 @@ pub(crate) fn admit() -> Result<(), Response> {
     response
         .headers_mut()
         .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
-    Err(response)
+    Some(response)
 }
 
 /// The response body: the retry hint, then events interleaved with heartbeats.

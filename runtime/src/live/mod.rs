@@ -68,6 +68,7 @@
 //! | `retry` | the base reconnect delay sent as `retry:` (jittered up to twice as long) | `1s` |
 //! | `error_view` | a function of `&`[`Failure`] returning `Html`, sent when a reload fails | none: keep the last view |
 //! | `state` | the router state type of `route()`, when no `State<S>` argument names it | from `State<S>`, else generic |
+//! | `shared` | a key, evaluated per connection with the extractors' bindings in scope (`shared = user.0`, `shared = board`, `shared = ()` for one view of everyone): the connections of one key share one load and render (see [Shared live views](#shared-live-views)) | none: each connection loads and renders for itself |
 //!
 //! The function keeps axum's handler signature: every argument is an extractor (`State`,
 //! `Path`, `Query`, [`ReadSignals`](crate::signals::ReadSignals), your auth extractor), so
@@ -153,6 +154,44 @@
 //!        .await
 //!    # }
 //!    ```
+//!
+//! # Shared live views
+//!
+//! A live view whose state depends only on a key (a user, a board, a document, or nothing,
+//! like a dashboard) says so with `shared = key`. All connections of one key in a process
+//! then share one load and one render per wake-up, and receive the same encoded bytes: a
+//! thousand tabs of one board cost one load per change, not a thousand.
+//!
+//! ```
+//! # use axum::extract::{Path, State};
+//! # use livestar::prelude::*;
+//! # use livestar::invalidate::Notifier;
+//! # #[derive(Clone, Default)] struct App { changed: Notifier<u32> }
+//! # fn board_view(cards: &Vec<String>) -> Html { Html::from_trusted(format!("<ul id=\"cards\">{}</ul>", cards.len())) }
+//! #[live_view(
+//!     "/boards/{board}/live",
+//!     shared = board,
+//!     invalidate = [app.changed.subscribe(&board)],
+//!     view = board_view,
+//! )]
+//! async fn board(State(app): State<App>, Path(board): Path<u32>) -> Vec<String> {
+//!     vec![format!("card of board {board}")]
+//! }
+//! # fn main() {}
+//! ```
+//!
+//! Each connection still runs every extractor first, so authorization happens per connection
+//! before it joins its key. The first connection of a key runs the first load itself (its
+//! `Err` is its response, and each connection waiting on that first load then loads for
+//! itself); later connections get the key's current patch at once, or nothing when their
+//! `Last-Event-ID` shows the page has it. The invalidation sources of the key's first
+//! connection wake the key; those of the others are dropped at once, so a key holds one
+//! subscription per `invalidate` expression however many connections it has, and they are
+//! dropped with the key's last connection. Every other rule holds per key: coalescing,
+//! identical renders not sent, failures keeping the last view. A connection that falls
+//! behind gets the newest patch, never a backlog. The key must be `Hash + Eq + Clone + Send +
+//! Sync + 'static`; the load must read nothing but the key from its extractors (a view that
+//! depends on who is asking is not shared).
 //!
 //! # Testing
 //!

@@ -84,7 +84,7 @@ where
     T: Send + 'static,
     V: Fn(&T) -> String + Send + Sync + 'static,
 {
-    if let Err(busy) = crate::stream::admit() {
+    if let Some(busy) = crate::stream::refusal() {
         return busy;
     }
     Runner::new(load, view, config)
@@ -112,7 +112,7 @@ where
     T: Send + 'static,
     V: Fn(&T) -> String + Send + Sync + 'static,
 {
-    if let Err(busy) = crate::stream::admit() {
+    if let Some(busy) = crate::stream::refusal() {
         return busy;
     }
     super::shared::serve(views, key, config, last_event_id.0, wakeups, load, view).await
