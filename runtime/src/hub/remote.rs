@@ -1,0 +1,61 @@
+//! The hub's side of a backplane: sends from other processes, and healing after a reconnection.
+
+#[allow(clippy::wildcard_imports)]
+use super::*;
+
+/// Sends from other processes reach local clients; a reconnection resends current state.
+pub(super) struct HubListener {
+    pub(super) hub: Weak<HubInner>,
+}
+
+impl Listener for HubListener {
+    fn deliver(&self, kind: Kind, body: &Bytes) {
+        let Some(hub) = self.hub.upgrade() else {
+            return;
+        };
+        let target = match kind {
+            Kind::Room => Target::Room,
+            Kind::Session => Target::Session,
+            other => {
+                tracing::warn!(
+                    ?other,
+                    "livestar backplane: ignored a notifier message sent to a hub"
+                );
+                return;
+            }
+        };
+        match message::decode_addressed(body) {
+            Ok((id, frames)) if frames.is_empty() || frames.ends_with(b"\n\n") => {
+                hub.deliver(target, &id, &Event::from_encoded(frames));
+            }
+            Ok(_) => {
+                tracing::warn!("livestar backplane: ignored a hub send whose events are cut short")
+            }
+            Err(message::Garbage(why)) => {
+                tracing::warn!(why, "livestar backplane: ignored a bad hub send")
+            }
+        }
+    }
+
+    fn healed(&self) {
+        let Some(hub) = self.hub.upgrade() else {
+            return;
+        };
+        for target in [Target::Room, Target::Session] {
+            let Some(loader) = hub.loader(target).cloned() else {
+                continue;
+            };
+            let ids: Vec<String> = lock(&hub.members).of(target).keys().cloned().collect();
+            for id in ids {
+                let hub = Arc::downgrade(&hub);
+                let load = loader(id.clone());
+                tokio::spawn(async move {
+                    let events = load.await;
+                    if let Some(hub) = hub.upgrade() {
+                        hub.deliver(target, &id, &events);
+                    }
+                });
+            }
+        }
+    }
+}

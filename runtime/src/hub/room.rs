@@ -1,0 +1,159 @@
+//! [`Room`] and [`Session`]: the targets of a send, and what they count.
+
+#[allow(clippy::wildcard_imports)]
+use super::*;
+
+/// A room of a [`Hub`]; see [`Hub::room`].
+///
+/// ```
+/// use livestar::event::Event;
+///
+/// let hub = livestar::hub::Hub::new();
+/// let tab = hub.join_room("lobby");
+/// let lobby = hub.room("lobby");
+/// assert_eq!(lobby.presence(), 1);
+/// assert_eq!(lobby.send(Event::comment("hi")), Ok(1));
+/// # drop(tab);
+/// ```
+#[derive(Clone, Copy)]
+pub struct Room<'a> {
+    pub(super) hub: &'a Hub,
+    pub(super) id: &'a str,
+}
+
+impl Room<'_> {
+    /// Sends `events` to every client of the room, here and (with a backplane) in every process.
+    /// Returns the number of local clients it was queued for.
+    ///
+    /// ```
+    /// use livestar::event::Event;
+    /// let hub = livestar::hub::Hub::new();
+    /// assert_eq!(hub.room("empty").send([Event::comment("a"), Event::comment("b")]), Ok(0));
+    /// ```
+    ///
+    /// # Errors
+    /// [`SendError::TooLarge`] when the events do not fit the backplane; nothing is sent.
+    pub fn send(&self, events: impl Batch) -> Result<usize, SendError> {
+        self.hub.send(Target::Room, self.id, events.into_event())
+    }
+
+    /// The number of clients in the room, in this process.
+    ///
+    /// ```
+    /// let hub = livestar::hub::Hub::new();
+    /// let (a, b) = (hub.join_room("lobby"), hub.join_room("lobby"));
+    /// assert_eq!(hub.room("lobby").presence(), 2);
+    /// # drop((a, b));
+    /// ```
+    pub fn presence(&self) -> usize {
+        lock(&self.hub.inner.members)
+            .rooms
+            .get(self.id)
+            .map_or(0, |clients| clients.len())
+    }
+
+    /// The sessions of the room's clients in this process, sorted, each once (clients that
+    /// joined without a session are counted by [`presence`](Self::presence) only).
+    ///
+    /// ```
+    /// let hub = livestar::hub::Hub::new();
+    /// let tabs = [
+    ///     hub.client().room("lobby").session("bob").connect(),
+    ///     hub.client().room("lobby").session("alice").connect(),
+    ///     hub.client().room("lobby").session("bob").connect(),
+    ///     hub.join_room("lobby"),
+    /// ];
+    /// assert_eq!(hub.room("lobby").members(), ["alice", "bob"]);
+    /// assert_eq!(hub.room("lobby").presence(), 4);
+    /// # drop(tabs);
+    /// ```
+    pub fn members(&self) -> Vec<String> {
+        let mut sessions: Vec<String> = lock(&self.hub.inner.members)
+            .rooms
+            .get(self.id)
+            .map(|clients| clients.values().filter_map(|c| c.session.clone()).collect())
+            .unwrap_or_default();
+        sessions.sort_unstable();
+        sessions.dedup();
+        sessions
+    }
+
+    /// An invalidation source that wakes when clients join or leave the room, e.g. to
+    /// broadcast the new count: at once for the first change, then at most once per
+    /// presence interval ([`HubBuilder::presence_interval`]), however many joined.
+    ///
+    /// ```
+    /// use futures::StreamExt;
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let hub = livestar::hub::Hub::new();
+    /// let mut changes = hub.room("lobby").presence_changes();
+    /// let tab = hub.join_room("lobby");
+    /// assert_eq!(changes.next().await, Some(()));
+    /// assert_eq!(hub.room("lobby").presence(), 1);
+    /// # drop(tab);
+    /// # });
+    /// ```
+    pub fn presence_changes(&self) -> PresenceChanges {
+        PresenceChanges::new(
+            self.hub.inner.presence.subscribe(&self.id.to_owned()),
+            self.hub.inner.presence_interval,
+        )
+    }
+}
+
+/// A session of a [`Hub`] (every tab of one user); see [`Hub::session`].
+///
+/// ```
+/// use livestar::event::Event;
+///
+/// let hub = livestar::hub::Hub::new();
+/// let tab = hub.join_session("user-7");
+/// let user = hub.session("user-7");
+/// assert_eq!(user.tabs(), 1);
+/// assert_eq!(user.send(Event::comment("ping")), Ok(1));
+/// # drop(tab);
+/// ```
+#[derive(Clone, Copy)]
+pub struct Session<'a> {
+    pub(super) hub: &'a Hub,
+    pub(super) id: &'a str,
+}
+
+impl Session<'_> {
+    /// Sends `events` to every tab of the session, here and (with a backplane) in every
+    /// process. Returns the number of local tabs it was queued for.
+    ///
+    /// ```
+    /// use livestar::event::Event;
+    /// use livestar::render::Html;
+    /// use serde_json::json;
+    ///
+    /// let hub = livestar::hub::Hub::new();
+    /// let note = Html::from_trusted("<div id=\"notification-list\">New reply</div>".into());
+    /// let sent = hub.session("user-7").send([
+    ///     Event::patch_elements(note).into(),
+    ///     Event::patch_signals(json!({ "unreadCount": 3 })).into(),
+    /// ] as [Event; 2]);
+    /// assert_eq!(sent, Ok(0));
+    /// ```
+    ///
+    /// # Errors
+    /// [`SendError::TooLarge`] when the events do not fit the backplane; nothing is sent.
+    pub fn send(&self, events: impl Batch) -> Result<usize, SendError> {
+        self.hub.send(Target::Session, self.id, events.into_event())
+    }
+
+    /// The number of connected tabs of the session, in this process.
+    ///
+    /// ```
+    /// let hub = livestar::hub::Hub::new();
+    /// assert_eq!(hub.session("nobody").tabs(), 0);
+    /// ```
+    pub fn tabs(&self) -> usize {
+        lock(&self.hub.inner.members)
+            .sessions
+            .get(self.id)
+            .map_or(0, |clients| clients.len())
+    }
+}
