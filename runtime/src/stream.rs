@@ -45,7 +45,7 @@ use std::any::Any;
 use std::convert::Infallible;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use axum::body::Body;
@@ -54,9 +54,10 @@ use bytes::Bytes;
 use futures::{Stream, StreamExt};
 use http::{HeaderValue, header};
 use tokio::time::{Instant, Sleep};
-use tokio_util::sync::{CancellationToken, DropGuard, WaitForCancellationFutureOwned};
+use tokio_util::sync::{CancellationToken, DropGuard};
 
 use crate::event::Event;
+use crate::live::ShutdownWatch;
 
 /// The heartbeat interval used unless a stream sets its own.
 ///
@@ -473,7 +474,7 @@ struct Frames {
     events: Pin<Box<dyn Stream<Item = Event> + Send>>,
     first: Option<Event>,
     heartbeat: Option<Ticker>,
-    shutdown: Pin<Box<WaitForCancellationFutureOwned>>,
+    shutdown: ShutdownWatch,
     done: bool,
     // Dropped with the body: the user's resources and the cancellation of their tasks.
     _owned: Vec<Box<dyn Any + Send>>,
@@ -481,34 +482,53 @@ struct Frames {
 }
 
 /// The heartbeat timer. The `Sleep` is made on the first poll, so building a response needs no
-/// runtime.
+/// runtime. A frame sent only moves `due`: the timer, once it fires, is set again for the new
+/// due time, so a stream that sends often touches the timer once per interval, not per frame.
 struct Ticker {
-    deadline: Instant,
+    /// When the next heartbeat is due: one interval of silence after the last frame.
+    due: Instant,
     sleep: Option<Pin<Box<Sleep>>>,
+    /// The waker the timer holds: while the task's waker is the same and the timer has not
+    /// fired, a poll need not touch the timer.
+    registered: Option<Waker>,
     interval: Duration,
     comment: Event,
 }
 
 impl Ticker {
-    /// Pushes the next heartbeat to one interval from now.
+    /// A frame was sent: the next heartbeat is due one interval from now.
     fn postpone(&mut self) {
-        self.deadline = Instant::now() + self.interval;
-        if let Some(sleep) = &mut self.sleep {
-            sleep.as_mut().reset(self.deadline);
-        }
+        self.due = Instant::now() + self.interval;
     }
 
-    /// Whether a heartbeat is due; registers for the deadline when not.
+    /// Whether a heartbeat is due; registers for the due time when not.
     fn poll_due(&mut self, cx: &mut Context<'_>) -> bool {
-        let deadline = self.deadline;
+        let due = self.due;
         let sleep = self
             .sleep
-            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
-        if sleep.as_mut().poll(cx).is_ready() {
-            self.postpone();
-            true
-        } else {
-            false
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(due)));
+        if !sleep.is_elapsed()
+            && self
+                .registered
+                .as_ref()
+                .is_some_and(|waker| waker.will_wake(cx.waker()))
+        {
+            return false;
+        }
+        loop {
+            if sleep.as_mut().poll(cx).is_pending() {
+                self.registered = Some(cx.waker().clone());
+                return false;
+            }
+            if sleep.deadline() >= self.due {
+                self.due = Instant::now() + self.interval;
+                sleep.as_mut().reset(self.due);
+                // Registered again on the next poll.
+                self.registered = None;
+                return true;
+            }
+            // Frames were sent since the timer was set: wait for the silence after them.
+            sleep.as_mut().reset(self.due);
         }
     }
 }
@@ -517,8 +537,9 @@ impl Frames {
     fn new(live: LiveStream) -> Self {
         OPEN_STREAMS.fetch_add(1, Ordering::Relaxed);
         let heartbeat = live.heartbeat.settings.map(|settings| Ticker {
-            deadline: Instant::now() + settings.initial_delay,
+            due: Instant::now() + settings.initial_delay,
             sleep: None,
+            registered: None,
             interval: settings.interval,
             comment: Event::comment(&settings.comment),
         });
@@ -526,7 +547,7 @@ impl Frames {
             events: live.events,
             first: live.retry.map(Event::retry),
             heartbeat,
-            shutdown: Box::pin(crate::live::shutdown_signal()),
+            shutdown: ShutdownWatch::new(),
             done: false,
             _owned: live.owned,
             _cancel_on_drop: live.cancellation,
@@ -572,7 +593,7 @@ impl Stream for Frames {
         }
         // Checked after the events, so a stream opened during shutdown still sends what it
         // has ready (a live view's current state) before it ends.
-        if self.shutdown.as_mut().poll(cx).is_ready() {
+        if self.shutdown.poll_end(cx).is_ready() {
             return self.end();
         }
         if let Some(ticker) = &mut self.heartbeat

@@ -143,8 +143,9 @@
 //!    `@get('/todos/live', {retry: 'always', retryMaxCount: 1000})`; the first frame of every
 //!    live view is a `retry:` of one to two times the `retry` option, random per connection,
 //!    so that a restart does not make every tab reconnect in the same millisecond; and
-//!    [`graceful`] (or [`shutdown`]) ends every live view when the server shuts down, so the
-//!    tabs reconnect to the next instance while axum drains:
+//!    [`graceful`] ends every live view when the server shuts down, each at its own moment
+//!    within [`DEFAULT_SHUTDOWN_SPREAD`] (choose another with [`graceful_within`]), so the tabs
+//!    reconnect to the next instance spread out while axum drains:
 //!    ```no_run
 //!    # async fn run(router: axum::Router) -> std::io::Result<()> {
 //!    let listener = tokio::net::TcpListener::bind("0.0.0.0:3000").await?;
@@ -220,15 +221,16 @@ mod action;
 pub mod private;
 mod runner;
 mod shared;
+mod shutdown;
 
-use std::future::Future;
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
-
-use tokio_util::sync::CancellationToken;
 
 pub use action::{Action, DEFAULT_RETRY_MAX_COUNT};
 pub use runner::Failure;
+pub(crate) use shutdown::ShutdownWatch;
+pub use shutdown::{
+    DEFAULT_SHUTDOWN_SPREAD, graceful, graceful_within, is_shutting_down, shutdown, shutdown_within,
+};
 
 /// The number of live views streaming in this process: connected and not yet gone.
 ///
@@ -267,63 +269,4 @@ impl Drop for Gauge {
     fn drop(&mut self) {
         self.0.fetch_sub(1, Ordering::Relaxed);
     }
-}
-
-fn shutdown_token() -> &'static CancellationToken {
-    static TOKEN: OnceLock<CancellationToken> = OnceLock::new();
-    TOKEN.get_or_init(CancellationToken::new)
-}
-
-/// Ends every live stream of this process cleanly (live views, hub clients and
-/// [`livestar::stream`](crate::stream()) responses), now and from now on.
-///
-/// A server that stops must not wait for live streams, which never end by themselves: axum's
-/// graceful shutdown waits for every open response. After `shutdown()` each live stream ends
-/// with its current event, and the Datastar client (asked by [`Action`] to reconnect always)
-/// reconnects after its jittered `retry` delay, to the next instance behind the load
-/// balancer. Live views opened later end right after their first event.
-///
-/// Usually called through [`graceful`].
-///
-/// ```
-/// // In a test or a shutdown hook:
-/// livestar::live::shutdown();
-/// assert!(livestar::live::is_shutting_down());
-/// ```
-pub fn shutdown() {
-    shutdown_token().cancel();
-}
-
-/// Whether [`shutdown`] was called.
-///
-/// ```
-/// # // A fresh process has not shut down.
-/// let _ = livestar::live::is_shutting_down();
-/// ```
-pub fn is_shutting_down() -> bool {
-    shutdown_token().is_cancelled()
-}
-
-pub(crate) fn shutdown_signal() -> tokio_util::sync::WaitForCancellationFutureOwned {
-    shutdown_token().clone().cancelled_owned()
-}
-
-/// Wraps a shutdown signal for axum's `with_graceful_shutdown`: when `signal` completes, every
-/// live view ends (see [`shutdown`]) and axum can drain the remaining requests.
-///
-/// ```no_run
-/// # async fn run(app: axum::Router) -> std::io::Result<()> {
-/// let listener = tokio::net::TcpListener::bind("0.0.0.0:3000").await?;
-/// let ctrl_c = async { let _ = tokio::signal::ctrl_c().await; };
-/// axum::serve(listener, app)
-///     .with_graceful_shutdown(livestar::live::graceful(ctrl_c))
-///     .await
-/// # }
-/// ```
-pub async fn graceful<F>(signal: F)
-where
-    F: Future<Output = ()>,
-{
-    signal.await;
-    shutdown();
 }
