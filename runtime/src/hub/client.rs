@@ -3,14 +3,15 @@
 
 use std::collections::VecDeque;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use futures::Stream;
+use futures::stream::BoxStream;
 use futures::task::AtomicWaker;
 use tokio::time::Instant;
-use tokio_util::sync::CancellationToken;
 
 use super::latest::Supersedes;
 use crate::event::Event;
@@ -40,23 +41,81 @@ pub(crate) struct Limits {
     pub(crate) stall: Duration,
 }
 
+/// The fields every offer and poll touch come first and together (`repr(C)` keeps the
+/// order): with 10,000 clients, a send reaches each one from memory, not from cache, and each
+/// cache line less is a miss less per client.
+#[repr(C)]
 pub(crate) struct Client {
+    /// Set once, when the client is disconnected as too slow or its stream is dropped; read
+    /// with one atomic load on every offer and poll.
+    disconnected: AtomicBool,
+    /// The length of the queue, kept beside it: a poll that finds nothing queued registers
+    /// its waker without taking the lock.
+    queued: AtomicUsize,
+    waker: AtomicWaker,
+    queue: Mutex<Queue>,
+    limits: Limits,
     pub(crate) id: u64,
     pub(crate) rooms: Vec<String>,
     pub(crate) session: Option<String>,
-    queue: Mutex<Queue>,
-    waker: AtomicWaker,
-    limits: Limits,
-    pub(crate) disconnect: CancellationToken,
 }
 
 #[derive(Default)]
 struct Queue {
-    sends: VecDeque<Queued>,
+    sends: Sends,
     /// The cost of `sends`, in bytes with their overhead.
     bytes: usize,
     /// Since when sends have waited without the client taking any; `None` while it keeps up.
     waiting_since: Option<Instant>,
+}
+
+/// Queued sends, the first one inline: a client that keeps up holds one send at a time, and
+/// reads it from the cache lines of its own `Client`.
+#[derive(Default)]
+struct Sends {
+    /// `None` only when `rest` is empty too.
+    head: Option<Queued>,
+    rest: VecDeque<Queued>,
+}
+
+impl Sends {
+    fn len(&self) -> usize {
+        usize::from(self.head.is_some()) + self.rest.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.head.is_none()
+    }
+
+    fn push_back(&mut self, queued: Queued) {
+        if self.head.is_none() {
+            self.head = Some(queued);
+        } else {
+            self.rest.push_back(queued);
+        }
+    }
+
+    fn pop_front(&mut self) -> Option<Queued> {
+        let head = self.head.take();
+        self.head = self.rest.pop_front();
+        head
+    }
+
+    fn retain(&mut self, mut keep: impl FnMut(&Queued) -> bool) {
+        self.rest.retain(&mut keep);
+        if self.head.as_ref().is_some_and(|head| !keep(head)) {
+            self.head = self.rest.pop_front();
+        }
+    }
+
+    fn clear(&mut self) {
+        self.head = None;
+        self.rest.clear();
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &Queued> {
+        self.head.iter().chain(&self.rest)
+    }
 }
 
 struct Queued {
@@ -72,14 +131,25 @@ impl Client {
         limits: Limits,
     ) -> Arc<Client> {
         Arc::new(Client {
+            disconnected: AtomicBool::new(false),
+            queued: AtomicUsize::new(0),
+            waker: AtomicWaker::new(),
+            queue: Mutex::new(Queue::default()),
+            limits,
             id,
             rooms,
             session,
-            queue: Mutex::new(Queue::default()),
-            waker: AtomicWaker::new(),
-            limits,
-            disconnect: CancellationToken::new(),
         })
+    }
+
+    /// Ends the client's stream (events still queued are dropped) and refuses new offers.
+    pub(crate) fn disconnect(&self) {
+        self.disconnected.store(true, Ordering::Release);
+        self.waker.wake();
+    }
+
+    fn is_disconnected(&self) -> bool {
+        self.disconnected.load(Ordering::Acquire)
     }
 
     fn queue(&self) -> MutexGuard<'_, Queue> {
@@ -94,7 +164,7 @@ impl Client {
     /// queue is over its budget; a busy server whose clients all fall behind together still
     /// sees every one of them take something, so it disconnects nobody.
     pub(crate) fn offer(&self, event: &Event, supersedes: Option<Supersedes>) -> Offer {
-        if self.disconnect.is_cancelled() {
+        if self.is_disconnected() {
             return Offer::Gone;
         }
         let now = Instant::now();
@@ -121,9 +191,11 @@ impl Client {
         if queue.bytes > self.limits.bytes || queue.sends.len() > self.limits.sends {
             queue.sends.clear();
             queue.bytes = 0;
+            self.queued.store(0, Ordering::Release);
             return Offer::TooSlow;
         }
         queue.waiting_since.get_or_insert(now);
+        self.queued.store(queue.sends.len(), Ordering::Release);
         drop(queue);
         self.waker.wake();
         Offer::Queued
@@ -139,11 +211,13 @@ impl Client {
             .collect()
     }
 
-    /// The queued events, recording progress each time the client takes one; ends when the
-    /// client is disconnected (events still queued are dropped).
-    pub(crate) fn events(self: &Arc<Self>) -> Events {
+    /// The client's stream: `current` first (the loaders' current state), then the queued
+    /// events, recording progress each time the client takes one. Ends when the client is
+    /// disconnected, whether it was loading or waiting (events still queued are dropped).
+    pub(crate) fn events(self: &Arc<Self>, current: BoxStream<'static, Event>) -> Events {
         Events {
             client: self.clone(),
+            current: Some(current),
         }
     }
 }
@@ -154,36 +228,63 @@ impl Queued {
     }
 }
 
-/// A client's stream of queued events.
+/// A client's stream: its current state, then its queued events.
 pub(crate) struct Events {
     client: Arc<Client>,
+    current: Option<BoxStream<'static, Event>>,
 }
 
 impl Stream for Events {
     type Item = Event;
 
-    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Event>> {
-        let client = &self.client;
-        if client.disconnect.is_cancelled() {
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Event>> {
+        if self.client.is_disconnected() {
             return Poll::Ready(None);
         }
-        let mut queue = client.queue();
-        match queue.sends.pop_front() {
-            Some(queued) => {
-                queue.bytes -= queued.cost();
-                queue.waiting_since = if queue.sends.is_empty() {
-                    None
-                } else {
-                    Some(Instant::now())
-                };
-                Poll::Ready(Some(queued.event))
-            }
-            None => {
-                // Registered under the queue's lock: an offer that follows wakes this poll.
-                client.waker.register(cx.waker());
-                Poll::Pending
+        if let Some(current) = &mut self.current {
+            match current.as_mut().poll_next(cx) {
+                Poll::Ready(Some(event)) => return Poll::Ready(Some(event)),
+                Poll::Ready(None) => self.current = None,
+                Poll::Pending => {
+                    // A disconnect while loading wakes this poll too.
+                    self.client.waker.register(cx.waker());
+                    if self.client.is_disconnected() {
+                        return Poll::Ready(None);
+                    }
+                    return Poll::Pending;
+                }
             }
         }
+        let client = &self.client;
+        if client.queued.load(Ordering::Acquire) == 0 {
+            // An offer stores the new length before it wakes: one that comes after this
+            // registration wakes this poll, one that came before it is seen below.
+            client.waker.register(cx.waker());
+            if client.queued.load(Ordering::Acquire) == 0 {
+                if client.is_disconnected() {
+                    return Poll::Ready(None);
+                }
+                return Poll::Pending;
+            }
+        }
+        let mut queue = client.queue();
+        let Some(queued) = queue.sends.pop_front() else {
+            // Emptied meanwhile (the client is being disconnected as too slow).
+            drop(queue);
+            client.waker.register(cx.waker());
+            if client.is_disconnected() {
+                return Poll::Ready(None);
+            }
+            return Poll::Pending;
+        };
+        queue.bytes -= queued.cost();
+        queue.waiting_since = if queue.sends.is_empty() {
+            None
+        } else {
+            Some(Instant::now())
+        };
+        client.queued.store(queue.sends.len(), Ordering::Release);
+        Poll::Ready(Some(queued.event))
     }
 }
 
@@ -214,7 +315,7 @@ mod tests {
             );
         }
         assert_eq!(client.queued(), [Event::comment("199")]);
-        let mut events = client.events();
+        let mut events = client.events(futures::stream::empty().boxed());
         assert_eq!(events.next().await, Some(Event::comment("199")));
     }
 
@@ -262,7 +363,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_client_that_keeps_taking_is_never_too_slow_however_far_behind() {
         let client = client(ROOMY);
-        let mut events = client.events();
+        let mut events = client.events(futures::stream::empty().boxed());
         for _ in 0..100 {
             for n in 0..10 {
                 assert_eq!(

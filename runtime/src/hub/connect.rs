@@ -103,10 +103,9 @@ impl ClientBuilder<'_> {
         }
         let current = futures::stream::iter(loads)
             .then(|load| load)
-            .filter(|event| futures::future::ready(!event.as_bytes().is_empty()));
-        let events = current
-            .chain(client.events())
-            .take_until(client.disconnect.clone().cancelled_owned());
+            .filter(|event| futures::future::ready(!event.as_bytes().is_empty()))
+            .boxed();
+        let events = client.events(current);
         LiveStream::new(events).owning(Leave {
             hub: Arc::downgrade(inner),
             client,
@@ -122,7 +121,7 @@ struct Leave {
 
 impl Drop for Leave {
     fn drop(&mut self) {
-        self.client.disconnect.cancel();
+        self.client.disconnect();
         if let Some(hub) = self.hub.upgrade() {
             hub.leave(&self.client);
         }

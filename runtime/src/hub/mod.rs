@@ -72,7 +72,7 @@ mod remote;
 mod room;
 mod slow;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -170,9 +170,13 @@ struct Remote {
 }
 
 #[derive(Default)]
+/// The clients of each room and session, by id. Ids grow with each connection, so a send
+/// visits a room's clients in the order they joined: the order their connections' memory
+/// was allocated in, which the caches (ours and the kernel's) handle far better at 10,000
+/// clients than a hash order.
 struct Members {
-    rooms: HashMap<String, HashMap<u64, Arc<Client>>>,
-    sessions: HashMap<String, HashMap<u64, Arc<Client>>>,
+    rooms: HashMap<String, BTreeMap<u64, Arc<Client>>>,
+    sessions: HashMap<String, BTreeMap<u64, Arc<Client>>>,
 }
 
 #[derive(Clone, Copy)]
@@ -182,7 +186,7 @@ enum Target {
 }
 
 impl Members {
-    fn of(&mut self, target: Target) -> &mut HashMap<String, HashMap<u64, Arc<Client>>> {
+    fn of(&mut self, target: Target) -> &mut HashMap<String, BTreeMap<u64, Arc<Client>>> {
         match target {
             Target::Room => &mut self.rooms,
             Target::Session => &mut self.sessions,
@@ -199,7 +203,7 @@ impl Members {
     }
 }
 
-fn remove_member(map: &mut HashMap<String, HashMap<u64, Arc<Client>>>, key: &str, id: u64) {
+fn remove_member(map: &mut HashMap<String, BTreeMap<u64, Arc<Client>>>, key: &str, id: u64) {
     if let Some(clients) = map.get_mut(key) {
         clients.remove(&id);
         if clients.is_empty() {
@@ -453,7 +457,7 @@ impl HubInner {
             self.slow.record(slow.len());
         }
         for client in slow {
-            client.disconnect.cancel();
+            client.disconnect();
             members.remove(&client);
             changed_rooms.extend(client.rooms.iter().cloned());
         }
