@@ -5,9 +5,10 @@
 //! response), then hands the key's view to a task that owns the invalidation sources of that
 //! first connection and reloads on their wake-ups, with the rules of every live view
 //! (coalescing, identical renders not sent, failures keep the last view). Each connection
-//! follows the key's latest patch through a `watch` channel: one that falls behind gets the
-//! newest patch, never a backlog. The task, and with it every subscription, ends when the
-//! last connection of the key goes away.
+//! follows the key's latest patch through a `broadcast` channel of one slot: one that falls
+//! behind gets the newest patch, never a backlog, and every connection reads the same slot,
+//! so a wake-up costs each connection little more than its own write. The task, and with it
+//! every subscription, ends when the last connection of the key goes away.
 
 use std::any::{Any, TypeId};
 use std::collections::HashMap;
@@ -16,7 +17,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use axum::response::{IntoResponse, Response};
 use futures::{Stream, StreamExt};
-use tokio::sync::watch;
+use tokio::sync::broadcast;
 
 use super::private::{Config, SharedKey};
 use super::runner::{Runner, jittered};
@@ -77,8 +78,53 @@ enum Published {
     Failed,
 }
 
+/// One key's latest patch and its followers.
 struct Slot {
-    tx: watch::Sender<Published>,
+    /// What a new connection starts from; replaced under this lock with each send, so a
+    /// connection that subscribes sees every patch after the one it starts from.
+    current: Mutex<Published>,
+    tx: broadcast::Sender<Published>,
+}
+
+impl Slot {
+    fn new() -> Arc<Slot> {
+        Arc::new(Slot {
+            current: Mutex::new(Published::Starting),
+            // One slot: a follower that falls behind skips to the newest patch.
+            tx: broadcast::channel(1).0,
+        })
+    }
+
+    fn current(&self) -> MutexGuard<'_, Published> {
+        self.current
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn publish(&self, published: Published) {
+        let mut current = self.current();
+        *current = published.clone();
+        // No follower is not an error: the last one may have gone a moment ago.
+        let _ = self.tx.send(published);
+    }
+
+    /// The current patch, and the ones after it.
+    fn subscribe(&self) -> (Published, broadcast::Receiver<Published>) {
+        let current = self.current();
+        (current.clone(), self.tx.subscribe())
+    }
+}
+
+/// The next patch published, the newest one for a follower that fell behind; `None` when the
+/// key's task has ended.
+async fn next_published(rx: &mut broadcast::Receiver<Published>) -> Option<Published> {
+    loop {
+        match rx.recv().await {
+            Ok(published) => return Some(published),
+            Err(broadcast::error::RecvError::Lagged(_)) => {}
+            Err(broadcast::error::RecvError::Closed) => return None,
+        }
+    }
 }
 
 /// Removes a key that never got its first view (the first load failed or its connection went
@@ -99,7 +145,7 @@ impl<K: SharedKey> Drop for Starting<K> {
     fn drop(&mut self) {
         if let Some(key) = self.key.take() {
             forget(self.views, &key, &self.slot);
-            self.slot.tx.send_replace(Published::Failed);
+            self.slot.publish(Published::Failed);
         }
     }
 }
@@ -130,13 +176,12 @@ where
     T: Send + 'static,
     V: Fn(&T) -> String + Send + Sync + 'static,
 {
-    let (mut rx, lead) = views.with::<K, _>(|table| match table.get(&key) {
-        Some(slot) => (slot.tx.subscribe(), None),
+    let ((mut current, mut rx), lead) = views.with::<K, _>(|table| match table.get(&key) {
+        Some(slot) => (slot.subscribe(), None),
         None => {
-            let (tx, rx) = watch::channel(Published::Starting);
-            let slot = Arc::new(Slot { tx });
+            let slot = Slot::new();
             table.insert(key.clone(), slot.clone());
-            (rx, Some(slot))
+            (slot.subscribe(), Some(slot))
         }
     });
     let heartbeat = config.heartbeat.clone();
@@ -152,25 +197,22 @@ where
             Ok(first) => first,
             Err(response) => return response,
         };
-        slot.tx.send_replace(Published::Ready(id, patch));
+        // This connection's receiver, subscribed before, receives the patch as its first.
+        slot.publish(Published::Ready(id, patch));
         starting.started();
         tokio::spawn(drive(views, key, slot, runner.updates(None, wakeups)));
     } else {
-        let failed = match rx
-            .wait_for(|published| !matches!(published, Published::Starting))
-            .await
-        {
-            Ok(published) => matches!(*published, Published::Failed),
-            Err(_) => true,
-        };
-        if failed {
+        while matches!(current, Published::Starting) {
+            current = next_published(&mut rx).await.unwrap_or(Published::Failed);
+        }
+        if matches!(current, Published::Failed) {
             // The first connection could not load: this one tries for itself, unshared, so
             // its own error (or view) is what it gets.
             return runner.serve(last_event_id, wakeups).await;
         }
         drop(wakeups);
     }
-    crate::stream(follow(rx, last_event_id))
+    crate::stream(follow(current, rx, last_event_id))
         .heartbeat(heartbeat)
         .retry(retry)
         .owning(Gauge::new(&OPEN_VIEWS))
@@ -190,7 +232,7 @@ where
             patch = updates.next() => match patch {
                 Some(patch) => {
                     if let Some(id) = updates.as_mut().last_sent() {
-                        slot.tx.send_replace(Published::Ready(id, patch));
+                        slot.publish(Published::Ready(id, patch));
                     }
                 }
                 // Nothing can wake the view again: it stays as it is.
@@ -200,7 +242,7 @@ where
             },
             () = slot.tx.closed() => {}
         }
-        if slot.tx.is_closed() {
+        if slot.tx.receiver_count() == 0 {
             // Checked again under the table's lock, where connections subscribe.
             let gone = views.with::<K, _>(|table| {
                 let gone = slot.tx.receiver_count() == 0;
@@ -224,31 +266,22 @@ pub(crate) trait LastSent {
 /// One connection's events: the key's current patch (unless its `Last-Event-ID` says the
 /// page has it), then the latest patch after each change.
 fn follow(
-    rx: watch::Receiver<Published>,
+    current: Published,
+    mut rx: broadcast::Receiver<Published>,
     last_event_id: Option<String>,
 ) -> impl Stream<Item = Event> + Send + 'static {
-    futures::stream::unfold(
-        (rx, last_event_id, true),
-        |(mut rx, last_event_id, mut first)| async move {
-            loop {
-                if !first && rx.changed().await.is_err() {
-                    return None;
+    async_stream::stream! {
+        let mut current = Some(current);
+        let mut last_event_id = last_event_id;
+        while let Some(published) = current {
+            if let Published::Ready(id, patch) = published {
+                // Only the first patch is compared with the page's `Last-Event-ID`.
+                let page_has_it = last_event_id.take().is_some_and(|last| id.matches(&last));
+                if !page_has_it {
+                    yield patch;
                 }
-                let current = rx.borrow_and_update().clone();
-                let Published::Ready(id, patch) = current else {
-                    first = false;
-                    continue;
-                };
-                if first
-                    && last_event_id
-                        .as_deref()
-                        .is_some_and(|last| id.matches(last))
-                {
-                    return Some((None, (rx, None, false)));
-                }
-                return Some((Some(patch), (rx, None, false)));
             }
-        },
-    )
-    .filter_map(futures::future::ready)
+            current = next_published(&mut rx).await;
+        }
+    }
 }
