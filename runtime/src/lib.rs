@@ -16,6 +16,7 @@
 
 pub mod event;
 pub mod invalidate;
+pub mod origin;
 pub mod render;
 pub mod response;
 pub mod signals;

@@ -26,7 +26,10 @@
 //!   query string, JSON that does not parse (with serde's reason and position), or JSON of the
 //!   wrong shape (with the path of the offending field and serde's reason);
 //! - `413 Payload Too Large` for a body over the limit (1 MiB unless a [`SignalsLimit`]
-//!   extension sets another), `414 URI Too Long` for a `datastar` parameter over it.
+//!   extension sets another), `414 URI Too Long` for a `datastar` parameter over it;
+//! - `403 Forbidden` for a request a page on another site made, and for a state-changing one
+//!   (any method but `GET` and `HEAD`) without the `Datastar-Request: true` header the client
+//!   sends: a cross-site form cannot post signals as the user (see [`crate::origin`]).
 
 use std::fmt;
 
@@ -34,6 +37,8 @@ use axum::extract::{FromRequest, OptionalFromRequest, Request};
 use axum::response::{IntoResponse, Response};
 use http::{Method, StatusCode};
 use serde::de::DeserializeOwned;
+
+use crate::origin::OriginRejection;
 
 /// The query parameter that carries signals on `GET` and `DELETE`.
 ///
@@ -130,6 +135,8 @@ pub enum SignalsRejection {
         /// serde's reason.
         reason: String,
     },
+    /// The request did not come from this app's pages (see [`crate::origin`]).
+    NotSameOrigin(OriginRejection),
 }
 
 impl SignalsRejection {
@@ -145,6 +152,7 @@ impl SignalsRejection {
         match self {
             SignalsRejection::TooLarge { in_query: true, .. } => StatusCode::URI_TOO_LONG,
             SignalsRejection::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            SignalsRejection::NotSameOrigin(_) => StatusCode::FORBIDDEN,
             _ => StatusCode::BAD_REQUEST,
         }
     }
@@ -174,6 +182,7 @@ impl fmt::Display for SignalsRejection {
             SignalsRejection::InvalidJson { path, reason } => {
                 write!(f, "invalid signals at `{path}`: {reason}")
             }
+            SignalsRejection::NotSameOrigin(rejection) => rejection.fmt(f),
         }
     }
 }
@@ -198,6 +207,13 @@ where
             .extensions()
             .get::<SignalsLimit>()
             .map_or(DEFAULT_LIMIT, |l| l.0);
+        crate::origin::check_signals(
+            request.method(),
+            request.uri(),
+            request.headers(),
+            request.extensions(),
+        )
+        .map_err(SignalsRejection::NotSameOrigin)?;
         if request.method() == Method::GET || request.method() == Method::DELETE {
             let query = request.uri().query().unwrap_or_default();
             let json = signals_in_query(query, limit)?;
@@ -220,6 +236,14 @@ where
 
     async fn from_request(request: Request, state: &S) -> Result<Option<Self>, Self::Rejection> {
         if !request.headers().contains_key(REQUEST_HEADER) {
+            // Not from an action; but a cross-site page may not post as the user either way.
+            crate::origin::check(
+                request.method(),
+                request.uri(),
+                request.headers(),
+                request.extensions(),
+            )
+            .map_err(SignalsRejection::NotSameOrigin)?;
             return Ok(None);
         }
         <Self as FromRequest<S>>::from_request(request, state)

@@ -540,3 +540,61 @@ async fn signals_reach_the_load_function() {
         Some("<ul id=\"hits\"><li>milk</li><li>mint</li></ul>")
     );
 }
+
+#[tokio::test]
+async fn a_stream_opened_by_a_page_on_another_site_is_refused_before_its_load() {
+    let app = App::default();
+    let client = client(&app);
+    let refused = timeout(
+        WAIT,
+        client
+            .get("/items/live")
+            .header("origin", "https://evil.example")
+            .header("sec-fetch-site", "cross-site")
+            .header("sec-fetch-mode", "cors")
+            .send(),
+    )
+    .await
+    .expect("in time")
+    .expect("a response");
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    assert_eq!(app.loads(), 0, "no load for a refused stream");
+    // The page's own client is served.
+    let mut live = timeout(
+        WAIT,
+        client
+            .get("/items/live")
+            .header("sec-fetch-site", "same-origin")
+            .header("sec-fetch-mode", "cors")
+            .send(),
+    )
+    .await
+    .expect("in time")
+    .expect("a response");
+    assert_eq!(live.status(), StatusCode::OK);
+    next_patch(&mut live).await;
+    assert_eq!(app.loads(), 1);
+}
+
+#[tokio::test]
+async fn a_reload_refused_with_401_ends_the_stream_instead_of_keeping_the_last_view() {
+    let app = App::default();
+    app.add("eggs");
+    let client = client(&app);
+    let mut live = connect(&client, "/items/live").await;
+    next_patch(&mut live).await;
+    // The viewer signed out elsewhere, or lost access: the next reload says so.
+    app.deny.store(true, Ordering::SeqCst);
+    app.add("milk");
+    app.changed.notify_waiters();
+    let ended = timeout(WAIT, async {
+        while let Some(event) = live.next_event().await {
+            assert!(
+                event.event.as_deref() != Some("datastar-patch-elements"),
+                "no view is sent to a viewer who may not see it: {event:?}"
+            );
+        }
+    })
+    .await;
+    assert!(ended.is_ok(), "the stream ends");
+}

@@ -86,6 +86,7 @@ async fn delete_reads_the_query_too() {
         "/echo?datastar={}",
         encoded(r#"{"message":"x","count":1}"#)
     ))
+    .header("datastar-request", "true")
     .body(Body::empty())
     .expect("request");
     assert_eq!(call(app(), request).await, (StatusCode::OK, "x:1".into()));
@@ -97,6 +98,7 @@ async fn post_put_and_patch_read_the_body() {
         let request = Request::builder()
             .method(method)
             .uri("/echo")
+            .header("datastar-request", "true")
             .body(Body::from(r#"{"message":"body","count":3}"#))
             .expect("request");
         assert_eq!(
@@ -217,4 +219,48 @@ async fn optional_signals_still_reject_bad_input() {
         .expect("request");
     let (status, _) = call(app(), request).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+/// The hidden form another site can put in front of a signed-in user: `text/plain` posts a
+/// body that parses as JSON, with the user's cookies and no custom header.
+fn cross_site_form(path: &str) -> Request<Body> {
+    Request::post(path)
+        .header("host", "app.example")
+        .header("origin", "http://evil.example")
+        .header("sec-fetch-site", "cross-site")
+        .header("sec-fetch-mode", "navigate")
+        .header("content-type", "text/plain")
+        .body(Body::from(r#"{"message":"forged","count":1}"#))
+        .expect("request")
+}
+
+#[tokio::test]
+async fn a_cross_site_form_post_is_refused_before_the_handler() {
+    for path in ["/echo", "/maybe"] {
+        let (status, body) = call(app(), cross_site_form(path)).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{path}: {body}");
+        assert!(body.contains("another site"), "{path}: {body}");
+    }
+}
+
+#[tokio::test]
+async fn a_state_changing_request_without_the_datastar_header_is_refused() {
+    let request = Request::post("/echo")
+        .header("sec-fetch-site", "same-origin")
+        .body(Body::from(r#"{"message":"x","count":1}"#))
+        .expect("request");
+    let (status, body) = call(app(), request).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(body.contains("Datastar-Request"), "{body}");
+}
+
+#[tokio::test]
+async fn a_cross_site_script_sending_the_header_is_refused_too() {
+    let request = Request::post("/echo")
+        .header("datastar-request", "true")
+        .header("sec-fetch-site", "cross-site")
+        .header("sec-fetch-mode", "cors")
+        .body(Body::from(r#"{"message":"x","count":1}"#))
+        .expect("request");
+    assert_eq!(call(app(), request).await.0, StatusCode::FORBIDDEN);
 }

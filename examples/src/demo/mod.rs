@@ -248,7 +248,9 @@ pub async fn app(config: &Config) -> Result<App, StartError> {
     })
 }
 
-/// Every route of the demo.
+/// Every route of the demo. `same_origin` refuses what another site's page sends as the
+/// signed-in user (a hidden form, a script): the sign-in form, the chat and notification
+/// streams and every action; `ReadSignals` and the live views check the same by themselves.
 pub fn router(app: App) -> Router {
     Router::new()
         .route("/", get(index::page))
@@ -258,6 +260,7 @@ pub fn router(app: App) -> Router {
         .merge(chat::routes())
         .merge(notifications::routes())
         .merge(dashboard::routes())
+        .layer(axum::middleware::from_fn(livestar::origin::same_origin))
         .with_state(app)
 }
 
@@ -386,6 +389,58 @@ mod tests {
                     .contains("is not a positive number")
             );
         }
+    }
+
+    /// `POST /todos` as the signed-in user "ada", with `headers`.
+    fn add_todo_as_ada(headers: &[(&str, &str)]) -> http::Request<axum::body::Body> {
+        let mut request = http::Request::post("/todos")
+            .header("host", "127.0.0.1:3000")
+            .header("cookie", format!("{}=ada", session::COOKIE));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        request
+            .body(axum::body::Body::from(r#"{"title":"added"}"#))
+            .expect("a request")
+    }
+
+    #[tokio::test]
+    async fn a_cross_site_form_cannot_add_a_todo_and_the_page_can() {
+        use tower::ServiceExt;
+
+        let app = super::app(&parse(&[]).expect("defaults"))
+            .await
+            .expect("an in-memory app");
+        let router = router(app.clone());
+        // The form another site can make: text/plain, the user's cookie, no custom header.
+        let forged = add_todo_as_ada(&[
+            ("origin", "http://evil.example"),
+            ("sec-fetch-site", "cross-site"),
+            ("sec-fetch-mode", "navigate"),
+            ("content-type", "text/plain"),
+        ]);
+        let Ok(response) = router.clone().oneshot(forged).await;
+        assert_eq!(response.status(), http::StatusCode::FORBIDDEN);
+        assert!(app.store.todos("ada").await.expect("todos").is_empty());
+        // What the Datastar client on the demo's own page sends.
+        let from_page = add_todo_as_ada(&[
+            ("origin", "http://127.0.0.1:3000"),
+            ("sec-fetch-site", "same-origin"),
+            ("sec-fetch-mode", "cors"),
+            ("datastar-request", "true"),
+            ("content-type", "application/json"),
+        ]);
+        let Ok(response) = router.oneshot(from_page).await;
+        assert_eq!(response.status(), http::StatusCode::OK);
+        let titles: Vec<String> = app
+            .store
+            .todos("ada")
+            .await
+            .expect("todos")
+            .into_iter()
+            .map(|todo| todo.title)
+            .collect();
+        assert_eq!(titles, ["added"]);
     }
 
     #[test]

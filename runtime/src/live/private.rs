@@ -15,6 +15,7 @@ use super::runner::Runner;
 use super::{Failure, OPEN_SUBSCRIPTIONS};
 use crate::event::Mode;
 use crate::invalidate::{IntoInvalidation, Invalidation};
+use crate::origin::OriginRejection;
 use crate::render::{Html, Render};
 use crate::stream::Heartbeat;
 
@@ -52,13 +53,16 @@ pub fn heartbeat_millis(ms: u64) -> Heartbeat {
     Heartbeat::every(Duration::from_millis(ms))
 }
 
-/// The `Last-Event-ID` request header: the id of the last patch the client got.
+/// The `Last-Event-ID` request header: the id of the last patch the client got. Extracting it
+/// refuses a stream opened by a page on another site (see [`crate::origin`]).
 pub struct LastEventId(pub Option<String>);
 
 impl<S: Send + Sync> FromRequestParts<S> for LastEventId {
-    type Rejection = Infallible;
+    type Rejection = OriginRejection;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Infallible> {
+    /// Refuses a stream opened by a page on another site (see [`crate::origin`]).
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, OriginRejection> {
+        crate::origin::check(&parts.method, &parts.uri, &parts.headers, &parts.extensions)?;
         Ok(LastEventId(
             parts
                 .headers
