@@ -264,3 +264,34 @@ async fn a_live_stream_over_http_receives_room_sends() {
     assert!(String::from_utf8_lossy(&received).contains("text/event-stream"));
     server.abort();
 }
+
+#[tokio::test]
+async fn ending_a_session_closes_its_tabs_now_and_no_one_elses() {
+    let hub = Hub::new();
+    let mut ada: Vec<_> = (0..2)
+        .map(|_| {
+            hub.client()
+                .room("lobby")
+                .session("ada")
+                .connect()
+                .into_frames()
+        })
+        .collect();
+    let mut bob = hub
+        .client()
+        .room("lobby")
+        .session("bob")
+        .connect()
+        .into_frames();
+    assert_eq!(hub.room("lobby").presence(), 3);
+    assert_eq!(hub.session("ada").end(), 2);
+    for tab in &mut ada {
+        let next = tokio::time::timeout(Duration::from_secs(5), tab.next()).await;
+        assert_eq!(next.expect("at once"), None, "ada's tab is closed");
+    }
+    assert_eq!(hub.session("ada").tabs(), 0);
+    assert_eq!(hub.room("lobby").presence(), 1);
+    assert_eq!(hub.room("lobby").send(Event::comment("still here")), Ok(1));
+    assert_eq!(bob.next().await.as_deref(), Some(&b": still here\n\n"[..]));
+    assert_eq!(hub.session("nobody").end(), 0);
+}

@@ -14,6 +14,8 @@ use livestar::testing::{TestClient, TestResponse};
 use tokio::time::timeout;
 
 const WAIT: Duration = Duration::from_secs(10);
+/// From this version on a board is closed: its load answers 403.
+const CLOSED: u32 = 100;
 
 #[derive(Clone, Default)]
 struct App {
@@ -81,6 +83,9 @@ async fn board(State(app): State<App>, Path(board): Path<String>) -> Result<Boar
         .get(&board)
         .copied()
         .unwrap_or(0);
+    if version >= CLOSED {
+        return Err(StatusCode::FORBIDDEN);
+    }
     Ok(Board {
         app,
         name: board,
@@ -197,4 +202,36 @@ async fn an_err_from_the_first_load_is_each_connections_response() {
         assert_eq!(live.status(), StatusCode::NOT_FOUND);
     }
     assert_eq!(app.changed.subscriptions(), 0);
+}
+
+#[tokio::test]
+async fn a_reload_refused_with_403_ends_every_connection_of_the_key() {
+    let app = App::default();
+    let client = client(&app);
+    let mut tabs = Vec::new();
+    for _ in 0..5 {
+        let mut live = client.get("/boards/z/live").send().await.expect("open");
+        expect_patch(&mut live, "<p id=\"board\">z v0</p>").await;
+        tabs.push(live);
+    }
+    app.versions
+        .lock()
+        .expect("versions")
+        .insert("z".to_owned(), CLOSED);
+    app.changed.notify(&"z".to_owned());
+    for live in &mut tabs {
+        let ended = timeout(WAIT, async {
+            while let Some(event) = live.next_event().await {
+                assert!(
+                    event.event.as_deref() != Some("datastar-patch-elements"),
+                    "no view after the 403: {event:?}"
+                );
+            }
+        })
+        .await;
+        assert!(ended.is_ok(), "every tab of the key ends");
+    }
+    // The key is gone: a new connection loads afresh, and is refused itself.
+    let refused = client.get("/boards/z/live").send().await.expect("answer");
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
 }

@@ -144,6 +144,45 @@ impl Session<'_> {
         self.hub.send(Target::Session, self.id, events.into_event())
     }
 
+    /// Closes every tab of the session in this process now (on logout, or an account whose
+    /// access was revoked): each stream ends, events still queued are dropped, and the tabs
+    /// leave their rooms. Returns the number of tabs closed. A tab that reconnects goes
+    /// through its endpoint's extractors again, so a signed-out user is refused there. With
+    /// several processes, end the session in each (for example from the same logout
+    /// notification); the backplane does not carry it.
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// use futures::StreamExt;
+    ///
+    /// let hub = livestar::hub::Hub::new();
+    /// let mut tab = hub.client().room("lobby").session("user-7").connect().into_frames();
+    /// assert_eq!(hub.session("user-7").end(), 1);
+    /// assert_eq!(tab.next().await, None);
+    /// assert_eq!(hub.room("lobby").presence(), 0);
+    /// # });
+    /// ```
+    pub fn end(&self) -> usize {
+        let inner = &self.hub.inner;
+        let mut members = lock(&inner.members);
+        let clients: Vec<_> = members
+            .sessions
+            .get(self.id)
+            .map(|clients| clients.values().cloned().collect())
+            .unwrap_or_default();
+        for client in &clients {
+            client.disconnect();
+            members.remove(client);
+        }
+        drop(members);
+        for client in &clients {
+            for room in &client.rooms {
+                inner.presence.notify(room);
+            }
+        }
+        clients.len()
+    }
+
     /// The number of connected tabs of the session, in this process.
     ///
     /// ```

@@ -114,7 +114,10 @@
 //!    AMD EPYC VM).
 //! 5. **Failures keep the stream.** A later load `Err`, or a panic in the load or the view, is
 //!    logged with `tracing` (target `livestar::live::runner`, field `live_view` = the route);
-//!    the page keeps the last good view and the next wake-up tries again. With
+//!    the page keeps the last good view and the next wake-up tries again. One exception: a
+//!    reload that answers `401` or `403` (the viewer signed out, or lost access) ends the
+//!    stream, for every connection of the key of a shared view; a reconnect runs the
+//!    extractors and the first load again, whose error is then the response. With
 //!    `error_view = sorry` the page gets `sorry(&failure)` instead (and the good view again as
 //!    soon as a reload succeeds):
 //!    ```

@@ -96,6 +96,9 @@ pub(crate) struct Runner<L, V> {
     config: Config,
     /// The content id and length of the last patch sent.
     last: Option<(ContentId, usize)>,
+    /// A reload answered 401 or 403: the viewer may no longer see this view, and its stream
+    /// ends.
+    revoked: bool,
 }
 
 impl<T, E, L, Fut, V> Runner<L, V>
@@ -112,6 +115,7 @@ where
             view,
             config,
             last: None,
+            revoked: false,
         }
     }
 
@@ -166,9 +170,19 @@ where
                 Ok(html) => return self.patch(html),
                 Err(failure) => failure,
             },
-            Ok(Err(error)) => Failure::Load {
-                status: error.into_response().status(),
-            },
+            Ok(Err(error)) => {
+                let status = error.into_response().status();
+                if matches!(status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN) {
+                    tracing::info!(
+                        live_view = self.config.path,
+                        %status,
+                        "live view reload refused; ending the stream"
+                    );
+                    self.revoked = true;
+                    return None;
+                }
+                Failure::Load { status }
+            }
             Err(panic) => Failure::Panic {
                 message: panic_message(&*panic),
             },
@@ -257,7 +271,7 @@ type Loading<Fut> = CatchUnwind<AssertUnwindSafe<Fut>>;
 pin_project! {
     /// The events of one connection: the first patch (unless the client has it), then one per
     /// coalesced burst of wake-ups that changed the view. The response body ends it on
-    /// shutdown or disconnect.
+    /// shutdown or disconnect; it ends itself when a reload answers 401 or 403.
     ///
     /// A stream of its own rather than `unfold` over an `async` block: the reload in flight
     /// stays in place, and nothing is moved or rebuilt between updates.
@@ -298,6 +312,9 @@ where
                 this.loading.set(None);
                 if let Some(event) = this.runner.reloaded(loaded) {
                     return Poll::Ready(Some(event));
+                }
+                if this.runner.revoked {
+                    return Poll::Ready(None);
                 }
             }
             match next_burst(this.wakeups, *this.drain, cx) {

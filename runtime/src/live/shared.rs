@@ -76,6 +76,8 @@ enum Published {
     Ready(ContentId, Event),
     /// The first load failed: each waiting connection loads for itself.
     Failed,
+    /// A reload answered 401 or 403: the connections of the key end.
+    Revoked,
 }
 
 /// One key's latest patch and its followers.
@@ -205,7 +207,7 @@ where
         while matches!(current, Published::Starting) {
             current = next_published(&mut rx).await.unwrap_or(Published::Failed);
         }
-        if matches!(current, Published::Failed) {
+        if matches!(current, Published::Failed | Published::Revoked) {
             // The first connection could not load: this one tries for itself, unshared, so
             // its own error (or view) is what it gets.
             return runner.serve(last_event_id, wakeups).await;
@@ -235,9 +237,12 @@ where
                         slot.publish(Published::Ready(id, patch));
                     }
                 }
-                // Nothing can wake the view again: it stays as it is.
+                // A reload answered 401 or 403: every connection of the key ends, and the
+                // next one loads (and is authorized) afresh.
                 None => {
-                    slot.tx.closed().await;
+                    forget(views, &key, &slot);
+                    slot.publish(Published::Revoked);
+                    return;
                 }
             },
             () = slot.tx.closed() => {}
@@ -274,6 +279,9 @@ fn follow(
         let mut current = Some(current);
         let mut last_event_id = last_event_id;
         while let Some(published) = current {
+            if matches!(published, Published::Revoked) {
+                break;
+            }
             if let Published::Ready(id, patch) = published {
                 // Only the first patch is compared with the page's `Last-Event-ID`.
                 let page_has_it = last_event_id.take().is_some_and(|last| id.matches(&last));
