@@ -3,6 +3,7 @@
 //! Depend on `livestar`, not on this crate: it re-exports every macro with the runtime items
 //! the generated code calls.
 
+mod action;
 mod html;
 mod live_view;
 
@@ -19,4 +20,13 @@ pub fn live_view(
     item: proc_macro::TokenStream,
 ) -> proc_macro::TokenStream {
     live_view::expand(args.into(), item.into()).into()
+}
+
+/// Makes an axum handler a typed Datastar action; see `livestar::action`.
+#[proc_macro_attribute]
+pub fn action(
+    args: proc_macro::TokenStream,
+    item: proc_macro::TokenStream,
+) -> proc_macro::TokenStream {
+    action::expand(args.into(), item.into()).into()
 }

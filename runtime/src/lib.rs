@@ -14,6 +14,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod action;
 pub mod event;
 pub mod invalidate;
 pub mod origin;
@@ -24,16 +25,37 @@ pub mod stream;
 
 pub use stream::stream;
 
-// --- html! re-exports (owned by the html! work) ---
 #[doc = include_str!("render/html_macro.md")]
 pub use livestar_macros::html;
-// --- end html! re-exports ---
 
-// --- live_view re-exports (owned by the live_view work) ---
 pub mod live;
 pub mod testing;
 #[doc(hidden)]
 pub use live::private as __private;
+/// Makes an axum handler a typed Datastar action: `#[action(post, "/todos/{id}/toggle")]` on
+/// `async fn toggle(..)` generates `toggle::post(id)`, the [`Action`](action::Action) that
+/// calls it (each path parameter typed from the handler's `Path` extractor and
+/// percent-encoded), `toggle::PATH`, and `toggle::route()`, the router that serves it. See
+/// [`action`].
+///
+/// ```
+/// use axum::extract::{Path, State};
+/// use livestar::prelude::*;
+///
+/// #[derive(Clone)]
+/// struct App;
+///
+/// #[action(delete, "/rooms/{room}/messages/{id}")]
+/// async fn remove(State(_app): State<App>, Path((room, id)): Path<(String, u64)>) -> String {
+///     format!("removed {id} from {room}")
+/// }
+///
+/// fn main() {
+///     assert_eq!(remove::delete("a b", 7).to_string(), r#"@delete("/rooms/a%20b/messages/7")"#);
+///     let _router: axum::Router<App> = remove::route();
+/// }
+/// ```
+pub use livestar_macros::action;
 /// Turns an async load function into a live axum endpoint: the current view on connect, a
 /// fresh one whenever an invalidation source wakes it. The options, the generated
 /// `PATH`/`get()`/`route()` items and every rule are documented in [`live`].
@@ -60,12 +82,9 @@ pub use live::private as __private;
 /// }
 /// ```
 pub use livestar_macros::live_view;
-// --- end live_view re-exports ---
 
-// --- hub and backplane modules (owned by the hub work) ---
 pub mod backplane;
 pub mod hub;
-// --- end hub and backplane modules ---
 
 /// The items most apps use, in one import: `use livestar::prelude::*;`.
 ///
@@ -78,23 +97,18 @@ pub mod hub;
 /// assert_eq!(badge(3).as_str(), r#"<span id="badge">3</span>"#);
 /// ```
 pub mod prelude {
-    pub use crate::render::{Html, Render};
-    // --- html! prelude (owned by the html! work) ---
-    pub use crate::html;
-    pub use crate::render::Raw;
-    // --- end html! prelude ---
+    pub use crate::action;
     pub use crate::event::{Event, Mode};
-    pub use crate::invalidate::{IntoInvalidation, Invalidation};
-    pub use crate::signals::ReadSignals;
-    pub use crate::stream::{Heartbeat, LiveStream};
-    // --- live_view prelude (owned by the live_view work) ---
-    pub use crate::live::Action;
-    pub use crate::live_view;
-    // --- end live_view prelude ---
-    // --- hub prelude (owned by the hub work) ---
+    pub use crate::html;
     pub use crate::hub::Hub;
     pub use crate::invalidate::Notifier;
-    // --- end hub prelude ---
+    pub use crate::invalidate::{IntoInvalidation, Invalidation};
+    pub use crate::live::Action;
+    pub use crate::live_view;
+    pub use crate::render::Raw;
+    pub use crate::render::{Html, Render};
+    pub use crate::signals::ReadSignals;
+    pub use crate::stream::{Heartbeat, LiveStream};
 }
 
 /// Compiles the README's examples as doctests, so the README cannot drift from the API.

@@ -125,7 +125,7 @@ async fn page(
             <div data-init={live}>
                 <div id="messages" class="messages"><p class="muted">"Connecting…"</p></div>
             </div>
-            <form class="row" data-on:submit__prevent={format!("@post('/chat/{room}/messages')")}>
+            <form class="row" data-on:submit__prevent={send::post(room)}>
                 <input id="message" data-bind:message placeholder="Say something" maxlength="500" autocomplete="off">
                 <button id="send" type="submit">"Send"</button>
             </form>
@@ -147,6 +147,7 @@ struct Draft {
     message: String,
 }
 
+#[action(post, "/chat/{room}/messages")]
 async fn send(
     State(app): State<App>,
     user: CurrentUser,
@@ -182,5 +183,5 @@ pub fn routes() -> Router<App> {
         .route("/chat", get(|| async { Redirect::to("/chat/general") }))
         .route("/chat/{room}", get(page))
         .route("/chat/{room}/live", get(live))
-        .route("/chat/{room}/messages", axum::routing::post(send))
+        .merge(send::route())
 }

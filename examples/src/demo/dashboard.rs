@@ -6,7 +6,7 @@
 //!   loads the latest numbers and is patched. Nobody polls; a burst of samples while a tab is
 //!   slow is coalesced into one render of the latest.
 //! - **Polling**: the status badge is fetched by the page itself, every two seconds, with
-//!   Datastar's interval attribute: `data-on-interval__duration.2s="@get('/dashboard/status')"`.
+//!   Datastar's interval attribute: `data-on-interval__duration.2s={status::get()}`, a typed action.
 //!   Each answer is one ordinary patch; no connection stays open. Good for numbers that are
 //!   cheap to compute and fine to be a little late.
 //!
@@ -98,6 +98,7 @@ pub fn stats_view(stats: &Stats) -> Html {
 static CHECKS: AtomicU64 = AtomicU64::new(0);
 
 /// The polled status badge: one patch per request.
+#[action(get, "/dashboard/status")]
 async fn status(State(app): State<App>) -> Event {
     let check = CHECKS.fetch_add(1, Ordering::Relaxed) + 1;
     let degraded = app.stats.borrow().load > 85;
@@ -124,8 +125,8 @@ async fn page(State(app): State<App>, user: Option<CurrentUser>) -> Html {
         </section>
         <section class="card">
             <h2>"Status " <small class="muted">"(polled every 2 s)"</small></h2>
-            <div data-init="@get('/dashboard/status')"
-                data-on-interval__duration.2s="@get('/dashboard/status')">
+            <div data-init={status::get()}
+                data-on-interval__duration.2s={status::get()}>
                 <span id="status" class="pill">"checking…"</span>
             </div>
         </section>
@@ -137,6 +138,6 @@ async fn page(State(app): State<App>, user: Option<CurrentUser>) -> Html {
 pub fn routes() -> Router<App> {
     Router::new()
         .route("/dashboard", get(page))
-        .route("/dashboard/status", get(status))
+        .merge(status::route())
         .merge(dashboard_stats::route())
 }

@@ -19,7 +19,7 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::get;
 use livestar::live::Action;
 use livestar::prelude::*;
 use livestar::response::Events;
@@ -86,12 +86,12 @@ async fn page(State(app): State<App>, user: Option<CurrentUser>) -> Response {
                     data-show="$unreadCount > 0" data-text="$unreadCount"></span>
             </h1>
             <p class="muted">"Send one to yourself or to another user; every tab of theirs gets it at once."</p>
-            <form class="row" data-on:submit__prevent="@post('/notifications')">
+            <form class="row" data-on:submit__prevent={send::post()}>
                 <input id="to" data-bind:to placeholder="to (empty: yourself)" maxlength="24">
                 <input id="note" data-bind:note placeholder="message" maxlength="200" autocomplete="off">
                 <button id="notify" type="submit">"Send"</button>
             </form>
-            <p><button id="mark-read" class="link" data-on:click="@post('/notifications/read')">"Mark all read"</button></p>
+            <p><button id="mark-read" class="link" data-on:click={mark_read::post()}>"Mark all read"</button></p>
             <div data-init={Action::get("/notifications/live").open_when_hidden(true)}>
                 <ul id="notification-list"></ul>
             </div>
@@ -111,6 +111,7 @@ struct Outgoing {
     note: String,
 }
 
+#[action(post, "/notifications")]
 async fn send(
     State(app): State<App>,
     user: CurrentUser,
@@ -150,6 +151,7 @@ async fn send(
         .into_response())
 }
 
+#[action(post, "/notifications/read")]
 async fn mark_read(State(app): State<App>, user: CurrentUser) -> Result<StatusCode, AppError> {
     app.store.mark_read(&user.0).await?;
     if let Err(error) = app
@@ -165,7 +167,8 @@ async fn mark_read(State(app): State<App>, user: CurrentUser) -> Result<StatusCo
 /// `/notifications` (the page), its live stream and the actions.
 pub fn routes() -> Router<App> {
     Router::new()
-        .route("/notifications", get(page).post(send))
+        .route("/notifications", get(page))
+        .merge(send::route())
         .route("/notifications/live", get(live))
-        .route("/notifications/read", post(mark_read))
+        .merge(mark_read::route())
 }

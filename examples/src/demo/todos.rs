@@ -24,7 +24,7 @@ use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::get;
 use livestar::prelude::*;
 use livestar::response::Events;
 use serde::Deserialize;
@@ -59,12 +59,12 @@ pub fn todo_view(todos: &[Todo]) -> Html {
                 @for todo in todos {
                     <li id={format!("todo-{}", todo.id)} class={if todo.done { "done" } else { "open" }}>
                         <button class="icon toggle" title="toggle"
-                            data-on:click={format!("@post('/todos/{}/toggle')", todo.id)}>
+                            data-on:click={toggle::post(todo.id)}>
                             {if todo.done { "☑" } else { "☐" }}
                         </button>
                         <span class="title">{&todo.title}</span>
                         <button class="icon delete" title="delete"
-                            data-on:click={format!("@delete('/todos/{}')", todo.id)}>"✕"</button>
+                            data-on:click={remove::delete(todo.id)}>"✕"</button>
                     </li>
                 }
             </ul>
@@ -81,7 +81,7 @@ async fn page(State(app): State<App>, user: Option<CurrentUser>) -> Response {
         <section class="card">
             <h1>"Todos of " {&user.0}</h1>
             <p class="muted">"Open this page in a second tab: both stay in sync. Another user's list never changes."</p>
-            <form class="row" data-signals="{title: ''}" data-on:submit__prevent="@post('/todos')">
+            <form class="row" data-signals="{title: ''}" data-on:submit__prevent={add::post()}>
                 <input id="new-todo" data-bind:title placeholder="What needs doing?" maxlength="200" autocomplete="off">
                 <button id="add" type="submit">"Add"</button>
             </form>
@@ -99,6 +99,7 @@ struct NewTodo {
     title: String,
 }
 
+#[action(post, "/todos")]
 async fn add(
     State(app): State<App>,
     user: CurrentUser,
@@ -119,6 +120,7 @@ async fn add(
         .into_response())
 }
 
+#[action(post, "/todos/{id}/toggle")]
 async fn toggle(
     State(app): State<App>,
     user: CurrentUser,
@@ -131,7 +133,8 @@ async fn toggle(
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn delete(
+#[action(delete, "/todos/{id}")]
+async fn remove(
     State(app): State<App>,
     user: CurrentUser,
     Path(id): Path<u64>,
@@ -146,8 +149,9 @@ async fn delete(
 /// `/todos` (the page), the live view and the actions.
 pub fn routes() -> Router<App> {
     Router::new()
-        .route("/todos", get(page).post(add))
-        .route("/todos/{id}/toggle", post(toggle))
-        .route("/todos/{id}", axum::routing::delete(delete))
+        .route("/todos", get(page))
+        .merge(add::route())
+        .merge(toggle::route())
+        .merge(remove::route())
         .merge(todo_list::route())
 }

@@ -319,7 +319,7 @@ fn rebuild(pattern: &Pat, bindings: &mut Vec<Ident>) -> Option<TokenStream> {
 }
 
 /// Whether an extractor is one of the common ones that read the request body.
-fn reads_body(ty: &syn::Type) -> bool {
+pub(crate) fn reads_body(ty: &syn::Type) -> bool {
     let syn::Type::Path(path) = ty else {
         return false;
     };

@@ -1,9 +1,9 @@
 //! `#[live_view]`: parse the attribute and the load function into a typed model, validate it,
 //! then generate the handler and the typed endpoint module.
 
-mod expand;
-mod parse;
-mod validate;
+pub(crate) mod expand;
+pub(crate) mod parse;
+pub(crate) mod validate;
 
 use proc_macro2::TokenStream;
 use quote::ToTokens;
@@ -21,7 +21,7 @@ impl Errors {
         self.0.push(error);
     }
 
-    fn into_tokens(self) -> Option<TokenStream> {
+    pub(crate) fn into_tokens(self) -> Option<TokenStream> {
         let mut errors = self.0.into_iter();
         let mut first = errors.next()?;
         for error in errors {

@@ -325,7 +325,7 @@ fn parse_duration(value: TokenStream, option: &str) -> syn::Result<Duration> {
     })
 }
 
-fn parse_route(literal: LitStr, errors: &mut Errors) -> Option<RoutePath> {
+pub(crate) fn parse_route(literal: LitStr, errors: &mut Errors) -> Option<RoutePath> {
     let text = literal.value();
     let span = literal.span();
     if !text.starts_with('/') {

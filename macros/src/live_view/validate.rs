@@ -139,7 +139,7 @@ pub(crate) fn validate(
     });
 
     let link_parameters = match &args.path {
-        Some(path) => link_parameters(path, &extractors, errors),
+        Some(path) => link_parameters(path, &extractors, "the load function", errors),
         None => Vec::new(),
     };
 
@@ -213,7 +213,7 @@ fn load_output(ty: &Type, errors: &mut Errors) -> Option<LoadOutput> {
 }
 
 /// `Some(T)` when `ty` is `Name<T>` (any path ending in `Name`).
-fn single_generic<'a>(ty: &'a Type, name: &str) -> Option<&'a Type> {
+pub(crate) fn single_generic<'a>(ty: &'a Type, name: &str) -> Option<&'a Type> {
     let Type::Path(path) = ty else { return None };
     let last = path.path.segments.last()?;
     if last.ident != name {
@@ -228,9 +228,12 @@ fn single_generic<'a>(ty: &'a Type, name: &str) -> Option<&'a Type> {
     }
 }
 
-fn link_parameters(
+/// The typed parameters of the link to `path`, read from the `Path` extractor among
+/// `extractors` of `function` (how messages name it: "the load function", "the handler").
+pub(crate) fn link_parameters(
     path: &RoutePath,
     extractors: &[Extractor],
+    function: &str,
     errors: &mut Errors,
 ) -> Vec<LinkParameter> {
     let names = path.parameters();
@@ -257,7 +260,7 @@ fn link_parameters(
             errors.push(
                 path.literal.span(),
                 format!(
-                    "the route has the path parameter{} {}, but the load function has no `Path` \
+                    "the route has the path parameter{} {}, but {function} has no `Path` \
                      extractor to read {}; add an argument such as `Path({}): Path<{}>`",
                     if names.len() == 1 { "" } else { "s" },
                     names
@@ -284,8 +287,10 @@ fn link_parameters(
             if let Some((extra, _)) = rest.first() {
                 errors.push(
                     extra.ty.span(),
-                    "a live view takes one `Path` extractor; read every parameter with it, \
-                     as a tuple: `Path((a, b)): Path<(A, B)>`",
+                    format!(
+                        "{function} takes one `Path` extractor; read every parameter with \
+                         it, as a tuple: `Path((a, b)): Path<(A, B)>`"
+                    ),
                 );
             }
             match inner {

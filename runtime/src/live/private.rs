@@ -255,6 +255,28 @@ where
     axum::Router::new().route(path, axum::routing::get(handler))
 }
 
+/// The router with `handler` at `path` for `method`, as `#[action]` generates it.
+pub fn action_route<H, T, S>(
+    path: &str,
+    method: crate::action::Method,
+    handler: H,
+) -> axum::Router<S>
+where
+    H: axum::handler::Handler<T, S>,
+    T: 'static,
+    S: Clone + Send + Sync + 'static,
+{
+    use crate::action::Method;
+    let method_router = match method {
+        Method::Get => axum::routing::get(handler),
+        Method::Post => axum::routing::post(handler),
+        Method::Put => axum::routing::put(handler),
+        Method::Patch => axum::routing::patch(handler),
+        Method::Delete => axum::routing::delete(handler),
+    };
+    axum::Router::new().route(path, method_router)
+}
+
 /// The HTTP response of an expansion that failed to compile; never called at run time.
 pub fn unreachable_response() -> Response {
     http::StatusCode::INTERNAL_SERVER_ERROR.into_response()
