@@ -27,6 +27,8 @@ pub use stream::stream;
 // --- html! re-exports (owned by the html! work) ---
 #[doc = include_str!("render/html_macro.md")]
 pub use livestar_macros::html;
+#[doc = include_str!("render/lazy_html_macro.md")]
+pub use livestar_macros::lazy_html;
 // --- end html! re-exports ---
 
 // --- live_view re-exports (owned by the live_view work) ---
@@ -81,6 +83,7 @@ pub mod prelude {
     pub use crate::render::{Html, Render};
     // --- html! prelude (owned by the html! work) ---
     pub use crate::html;
+    pub use crate::lazy_html;
     pub use crate::render::Raw;
     // --- end html! prelude ---
     pub use crate::event::{Event, Mode};

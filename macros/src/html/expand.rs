@@ -5,29 +5,47 @@
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::{quote, quote_spanned};
 
+use super::Form;
 use super::datastar::DatastarName;
 use super::elements;
 use super::escape;
 use super::parse::{Attribute, AttributeValue, Element, Else, For, If, Node, Template};
 
-/// The expression `html!` expands to: a block evaluating to `livestar::render::Html`.
-pub fn template(template: &Template) -> TokenStream {
+/// The expression a template expands to: for `html!` a block evaluating to
+/// `livestar::render::Html`, for `lazy_html!` a `livestar::render::LazyHtml` around a `move`
+/// closure that writes the same statements into the buffer it is given.
+pub fn template(template: &Template, form: Form) -> TokenStream {
     let buf = buffer_ident();
     let mut out = Output::default();
     nodes(&template.nodes, false, &mut out);
     let static_len = out.static_len;
     let body = out.into_tokens(&buf);
-    quote! {
-        {
-            static __LIVESTAR_SIZE_HINT: ::livestar::render::__private::SizeHint =
-                ::livestar::render::__private::SizeHint::new();
-            let mut __livestar_html = __LIVESTAR_SIZE_HINT.buffer(#static_len);
+    let hint = quote! {
+        static __LIVESTAR_SIZE_HINT: ::livestar::render::__private::SizeHint =
+            ::livestar::render::__private::SizeHint::new();
+    };
+    match form {
+        Form::Rendered => quote! {
             {
-                let #buf: &mut ::std::string::String = &mut __livestar_html;
-                #body
+                #hint
+                let mut __livestar_html = __LIVESTAR_SIZE_HINT.buffer(#static_len);
+                {
+                    let #buf: &mut ::std::string::String = &mut __livestar_html;
+                    #body
+                }
+                __LIVESTAR_SIZE_HINT.finish(__livestar_html)
             }
-            __LIVESTAR_SIZE_HINT.finish(__livestar_html)
-        }
+        },
+        Form::Lazy => quote! {
+            {
+                #hint
+                ::livestar::render::__private::lazy_html(
+                    &__LIVESTAR_SIZE_HINT,
+                    #static_len,
+                    move |#buf: &mut ::std::string::String| { #body },
+                )
+            }
+        },
     }
 }
 

@@ -6,7 +6,7 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use super::{AttributeValue, Html, Presence, Render, escape_attr};
+use super::{AttributeValue, Html, LazyHtml, Presence, Render, escape_attr};
 
 /// The output size of the previous render at one `html!` call site, so the next render
 /// reserves its buffer once instead of growing it step by step.
@@ -20,10 +20,16 @@ impl SizeHint {
         SizeHint(AtomicUsize::new(0))
     }
 
-    /// A buffer with room for the larger of the static text and the last render's size.
+    /// The larger of the static text and the last render's size.
+    #[inline]
+    pub fn get(&self, static_len: usize) -> usize {
+        static_len.max(self.0.load(Ordering::Relaxed))
+    }
+
+    /// A buffer with room for [`get`](Self::get) bytes.
     #[inline]
     pub fn buffer(&self, static_len: usize) -> String {
-        String::with_capacity(static_len.max(self.0.load(Ordering::Relaxed)))
+        String::with_capacity(self.get(static_len))
     }
 
     /// Remembers this render's size and wraps the buffer.
@@ -34,6 +40,16 @@ impl SizeHint {
         self.0.store(len + len / 32 + 64, Ordering::Relaxed);
         Html::from_trusted(buf)
     }
+}
+
+/// What `lazy_html!` evaluates to: `write` is the template's code, a closure of the buffer.
+#[inline(always)]
+pub fn lazy_html<F: Fn(&mut String)>(
+    hint: &'static SizeHint,
+    static_len: usize,
+    write: F,
+) -> LazyHtml<F> {
+    LazyHtml::new(hint, static_len, write)
 }
 
 /// A `@for` whose body's opening text is merged across the loop's edges: each iteration
