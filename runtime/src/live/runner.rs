@@ -160,6 +160,13 @@ where
     }
 
     fn encode(&self, id: ContentId) -> Event {
+        #[cfg(debug_assertions)]
+        crate::event::morph_check::log_once_per_route(
+            self.config.path,
+            &self.html,
+            self.config.mode,
+            self.config.selector.is_some(),
+        );
         PatchElements::encode_live(&self.html, id, self.config.mode, self.config.selector)
     }
 
@@ -432,6 +439,54 @@ mod tests {
             let patch = runner.patch().expect("a changed view is sent");
             assert!(patch.as_str().contains(runner.html.as_str()));
         }
+    }
+
+    /// Counts the warnings logged while it is the thread's subscriber.
+    struct CountWarnings(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+
+    impl tracing::Subscriber for CountWarnings {
+        fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+            true
+        }
+        fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+            tracing::span::Id::from_u64(1)
+        }
+        fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+        fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+        fn event(&self, event: &tracing::Event<'_>) {
+            if *event.metadata().level() == tracing::Level::WARN {
+                self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
+        }
+        fn enter(&self, _: &tracing::span::Id) {}
+        fn exit(&self, _: &tracing::span::Id) {}
+    }
+
+    #[test]
+    #[cfg(debug_assertions)]
+    fn a_patch_that_would_not_morph_is_logged_once_per_route() {
+        let warnings = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let subscriber = CountWarnings(warnings.clone());
+        tracing::subscriber::with_default(subscriber, || {
+            let view = |html: &&'static str, buf: &mut String| {
+                buf.clear();
+                buf.push_str(html);
+            };
+            let load = || futures::future::ready(Ok::<_, std::convert::Infallible>(""));
+            for route in ["/morph/a", "/morph/b"] {
+                let mut runner = Runner::new(load, view, Config::new(route));
+                for html in [
+                    r#"<p id="x">1</p>"#,
+                    "<p>2</p>",
+                    "<p>3</p>",
+                    r#"<p id="x">4</p>"#,
+                ] {
+                    assert!(runner.render(&html).is_ok());
+                    assert!(runner.patch().is_some(), "the check only logs");
+                }
+            }
+        });
+        assert_eq!(warnings.load(std::sync::atomic::Ordering::SeqCst), 2);
     }
 
     #[test]
