@@ -10,7 +10,13 @@ mod live_view;
 /// Writes HTML with compile-time checks; see the documentation of `livestar::html!`.
 #[proc_macro]
 pub fn html(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
-    html::expand(input.into()).into()
+    html::expand(input.into(), html::Form::Rendered).into()
+}
+
+/// `html!` that renders later, into the caller's buffer; see `livestar::lazy_html!`.
+#[proc_macro]
+pub fn lazy_html(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
+    html::expand(input.into(), html::Form::Lazy).into()
 }
 
 /// Turns an async load function into a live axum endpoint; see `livestar::live_view`.

@@ -27,6 +27,8 @@ pub use stream::stream;
 
 #[doc = include_str!("render/html_macro.md")]
 pub use livestar_macros::html;
+#[doc = include_str!("render/lazy_html_macro.md")]
+pub use livestar_macros::lazy_html;
 
 pub mod live;
 pub mod testing;
@@ -103,6 +105,7 @@ pub mod prelude {
     pub use crate::hub::Hub;
     pub use crate::invalidate::Notifier;
     pub use crate::invalidate::{IntoInvalidation, Invalidation};
+    pub use crate::lazy_html;
     pub use crate::live::Action;
     pub use crate::live_view;
     pub use crate::render::Raw;

@@ -5,29 +5,47 @@
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::{quote, quote_spanned};
 
+use super::Form;
 use super::datastar::DatastarName;
 use super::elements;
 use super::escape;
-use super::parse::{Attribute, AttributeValue, Element, Else, If, Node, Template};
+use super::parse::{Attribute, AttributeValue, Element, Else, For, If, Node, Template};
 
-/// The expression `html!` expands to: a block evaluating to `livestar::render::Html`.
-pub fn template(template: &Template) -> TokenStream {
+/// The expression a template expands to: for `html!` a block evaluating to
+/// `livestar::render::Html`, for `lazy_html!` a `livestar::render::LazyHtml` around a `move`
+/// closure that writes the same statements into the buffer it is given.
+pub fn template(template: &Template, form: Form) -> TokenStream {
     let buf = buffer_ident();
     let mut out = Output::default();
     nodes(&template.nodes, false, &mut out);
     let static_len = out.static_len;
     let body = out.into_tokens(&buf);
-    quote! {
-        {
-            static __LIVESTAR_SIZE_HINT: ::livestar::render::__private::SizeHint =
-                ::livestar::render::__private::SizeHint::new();
-            let mut __livestar_html = __LIVESTAR_SIZE_HINT.buffer(#static_len);
+    let hint = quote! {
+        static __LIVESTAR_SIZE_HINT: ::livestar::render::__private::SizeHint =
+            ::livestar::render::__private::SizeHint::new();
+    };
+    match form {
+        Form::Rendered => quote! {
             {
-                let #buf: &mut ::std::string::String = &mut __livestar_html;
-                #body
+                #hint
+                let mut __livestar_html = __LIVESTAR_SIZE_HINT.buffer(#static_len);
+                {
+                    let #buf: &mut ::std::string::String = &mut __livestar_html;
+                    #body
+                }
+                __LIVESTAR_SIZE_HINT.finish(__livestar_html)
             }
-            __LIVESTAR_SIZE_HINT.finish(__livestar_html)
-        }
+        },
+        Form::Lazy => quote! {
+            {
+                #hint
+                ::livestar::render::__private::lazy_html(
+                    &__LIVESTAR_SIZE_HINT,
+                    #static_len,
+                    move |#buf: &mut ::std::string::String| { #body },
+                )
+            }
+        },
     }
 }
 
@@ -110,22 +128,6 @@ impl Output {
         inner.into_tokens(&buffer_ident())
     }
 
-    /// Whether generated code contains `break` or `continue`, which would skip the merged
-    /// text at the end of a loop body.
-    fn exits_early(&self) -> bool {
-        fn contains_exit(tokens: TokenStream) -> bool {
-            tokens.into_iter().any(|token| match token {
-                proc_macro2::TokenTree::Ident(ident) => ident == "break" || ident == "continue",
-                proc_macro2::TokenTree::Group(group) => contains_exit(group.stream()),
-                _ => false,
-            })
-        }
-        self.pieces.iter().any(|piece| match piece {
-            Piece::Code(code) => contains_exit(code.clone()),
-            Piece::Static(_) => false,
-        })
-    }
-
     fn into_tokens(self, buf: &Ident) -> TokenStream {
         self.pieces
             .into_iter()
@@ -166,7 +168,7 @@ fn node(node: &Node, raw_text: bool, out: &mut Output) {
         },
         Node::Element(element) => self::element(element, out),
         Node::If(branch) => if_chain(branch, raw_text, out),
-        Node::For(each) => for_loop(&each.head, &each.body, raw_text, out),
+        Node::For(each) => for_loop(each, raw_text, out),
         Node::Match(each) => {
             let scrutinee = &each.scrutinee;
             let arms: Vec<TokenStream> = each
@@ -186,22 +188,28 @@ fn node(node: &Node, raw_text: bool, out: &mut Output) {
 }
 
 /// `@for`. When the body starts and ends with static text, that text is merged across the
-/// loop's edges (as sailfish does): the body's opening text `A` is written once before the
-/// loop, each iteration ends with its closing text and the next iteration's opening (`B`
-/// then `A`), and the extra `A` after the last iteration is cut off. One `push_str` per
-/// iteration instead of two, and `A` joins the text before the loop.
-fn for_loop(head: &TokenStream, body: &[Node], raw_text: bool, out: &mut Output) {
+/// loop's edges (as sailfish does): the body's opening text `A` is written ahead, each
+/// iteration ends with its closing text and the next iteration's opening (`B` then `A`),
+/// and the `A` written ahead of an iteration that never comes is cut off after the loop.
+/// One `push_str` per iteration instead of two.
+///
+/// `__private::MergedLoop` remembers whether the buffer ends with an opening written ahead,
+/// so the merge stays exact whatever the body does: an iteration left early (a `continue`
+/// or `break`, also from a macro) writes its own opening next time, and the cut removes only
+/// text written ahead. Without early exits the flag is constant and the optimiser drops it.
+/// The opening is written after the iterable is evaluated, so an exit there leaves nothing
+/// behind either.
+fn for_loop(each: &For, raw_text: bool, out: &mut Output) {
     let buf = buffer_ident();
+    let pattern = &each.pattern;
+    let iterable = &each.iterable;
     let mut inner = Output::default();
-    nodes(body, raw_text, &mut inner);
+    nodes(&each.body, raw_text, &mut inner);
     out.static_len += inner.static_len;
 
     let edges = match (inner.pieces.first(), inner.pieces.last()) {
         (Some(Piece::Static(first)), Some(Piece::Static(last)))
-            if inner.pieces.len() >= 2
-                && !first.is_empty()
-                && !last.is_empty()
-                && !inner.exits_early() =>
+            if inner.pieces.len() >= 2 && !first.is_empty() && !last.is_empty() =>
         {
             Some((first.clone(), last.clone()))
         }
@@ -209,18 +217,27 @@ fn for_loop(head: &TokenStream, body: &[Node], raw_text: bool, out: &mut Output)
     };
     let Some((first, last)) = edges else {
         let body = inner.into_tokens(&buf);
-        out.code(quote!(for #head { #body }));
+        out.code(quote!(for #pattern in #iterable { #body }));
         return;
     };
     inner.pieces.remove(0);
     inner.pieces.pop();
-    inner.pieces.push(Piece::Static(last + &first));
     let body = inner.into_tokens(&buf);
-    let first_len = first.len();
-    out.text(&first);
+    let iter = Ident::new("__livestar_iter", Span::mixed_site());
+    let edge = Ident::new("__livestar_edge", Span::mixed_site());
+    let closing = last + &first;
     out.code(quote! {
-        for #head { #body }
-        ::livestar::render::__private::cut_loop_lookahead(#buf, #first_len);
+        match ::core::iter::IntoIterator::into_iter(#iterable) {
+            mut #iter => {
+                let mut #edge = ::livestar::render::__private::MergedLoop::start(#buf, #first);
+                for #pattern in #iter {
+                    #edge.enter(#buf);
+                    #body
+                    #edge.close(#buf, #closing);
+                }
+                #edge.finish(#buf);
+            }
+        }
     });
 }
 

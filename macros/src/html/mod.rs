@@ -13,6 +13,15 @@ mod validate;
 use proc_macro2::TokenStream;
 use quote::quote;
 
+/// What a template evaluates to.
+#[derive(Clone, Copy)]
+pub enum Form {
+    /// `html!`: rendered where it is written, into an `Html`.
+    Rendered,
+    /// `lazy_html!`: a `LazyHtml` that writes into whatever buffer renders it.
+    Lazy,
+}
+
 /// Every problem found in one template, reported together.
 #[derive(Default)]
 pub struct Diagnostics {
@@ -34,13 +43,13 @@ impl Diagnostics {
     }
 }
 
-/// Expands `html! { ... }`. On errors the expansion is still emitted next to them, so the
+/// Expands `html! { ... }` or `lazy_html! { ... }`. On errors the expansion is still emitted next to them, so the
 /// user sees the template's own mistakes and not a cascade of type errors.
-pub fn expand(input: TokenStream) -> TokenStream {
+pub fn expand(input: TokenStream, form: Form) -> TokenStream {
     let mut diagnostics = Diagnostics::default();
     let template = parse::template(input, &mut diagnostics);
     validate::template(&template, &mut diagnostics);
-    let expansion = expand::template(&template);
+    let expansion = expand::template(&template, form);
     if diagnostics.errors.is_empty() {
         expansion
     } else {

@@ -112,10 +112,12 @@ pub enum Else {
     Block(Vec<Node>),
 }
 
-/// `@for pattern in iter { ... }`.
+/// `@for pattern in iterable { ... }`.
 pub struct For {
-    /// `pattern in iter`.
-    pub head: TokenStream,
+    /// The tokens before the first top-level `in` (a pattern cannot contain `in`).
+    pub pattern: TokenStream,
+    /// The tokens after it.
+    pub iterable: TokenStream,
     pub body: Vec<Node>,
 }
 
@@ -780,18 +782,29 @@ impl Parser<'_> {
             "for" => {
                 self.cursor.next();
                 let (head, body) = self.head_and_block(&keyword, "@for item in items { ... }")?;
-                if !head
-                    .clone()
-                    .into_iter()
-                    .any(|t| matches!(&t, TokenTree::Ident(i) if i == "in"))
-                {
+                let is_in = |t: &TokenTree| matches!(t, TokenTree::Ident(i) if i == "in");
+                if !head.clone().into_iter().any(|t| is_in(&t)) {
                     self.error(syn::Error::new_spanned(
                         &head,
                         "expected `in` in `@for`; write `@for item in items { ... }`",
                     ));
                     return None;
                 }
-                Some(Node::For(For { head, body }))
+                let mut tokens = head.clone().into_iter();
+                let pattern: TokenStream = tokens.by_ref().take_while(|t| !is_in(t)).collect();
+                let iterable: TokenStream = tokens.collect();
+                if pattern.is_empty() || iterable.is_empty() {
+                    self.error(syn::Error::new_spanned(
+                        &head,
+                        "`@for` needs a pattern before `in` and an iterable after it; write `@for item in items { ... }`",
+                    ));
+                    return None;
+                }
+                Some(Node::For(For {
+                    pattern,
+                    iterable,
+                    body,
+                }))
             }
             "match" => {
                 self.cursor.next();

@@ -92,7 +92,7 @@ pub(crate) fn expand(model: &LiveView, function: &ItemFn) -> TokenStream {
 
     let view = &model.view;
     let view_call = quote_spanned! {view.span()=>
-        ::livestar::__private::view_output((#view)(__livestar_state))
+        ::livestar::__private::view_output((#view)(__livestar_state), __livestar_html)
     };
 
     let config = config(model);
@@ -201,7 +201,7 @@ pub(crate) fn expand(model: &LiveView, function: &ItemFn) -> TokenStream {
                     #( #capture )*
                     async move { #load_body }
                 },
-                move |__livestar_state: &#state_type| #view_call,
+                move |__livestar_state: &#state_type, __livestar_html: &mut ::std::string::String| #view_call,
             )
             .await
         }

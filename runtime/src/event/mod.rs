@@ -33,6 +33,7 @@
 //! space.
 
 mod content_id;
+pub(crate) mod morph_check;
 mod patch_elements;
 mod patch_signals;
 mod script;

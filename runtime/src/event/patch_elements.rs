@@ -361,18 +361,22 @@ impl PatchElements {
         self
     }
 
-    /// A live view's patch: its HTML and content id, with the live view's mode and selector.
-    pub(crate) fn live(
-        html: String,
+    /// A live view's patch, encoded: its HTML (borrowed from the buffer the view renders
+    /// into, which the live view keeps for its next render) and content id, with the live
+    /// view's mode and selector.
+    pub(crate) fn encode_live(
+        html: &str,
         id: ContentId,
         mode: Mode,
         selector: Option<&'static str>,
-    ) -> Self {
+    ) -> Event {
         PatchElements {
+            elements: None,
             selector: selector.map(Cow::Borrowed),
             mode,
-            ..Self::from_html(html).content_id(id)
+            ..Self::from_html(String::new()).content_id(id)
         }
+        .encode_with(Some(html))
     }
 
     /// Encodes the event.
@@ -384,7 +388,12 @@ impl PatchElements {
     /// assert!(event.as_str().starts_with("event: datastar-patch-elements\n"));
     /// ```
     pub fn encode(&self) -> Event {
-        let size = self.elements.as_ref().map_or(0, String::len);
+        self.encode_with(self.elements.as_deref())
+    }
+
+    /// Encodes the event with `elements` in place of its own.
+    fn encode_with(&self, elements: Option<&str>) -> Event {
+        let size = elements.map_or(0, str::len);
         let mut buf: BytesMut = self.common.start(PATCH_ELEMENTS, size + size / 32);
         if let Some(selector) = &self.selector {
             sse::single_line_data(&mut buf, "selector", selector);
@@ -405,7 +414,7 @@ impl PatchElements {
             buf.extend_from_slice(self.namespace.as_str().as_bytes());
             buf.extend_from_slice(b"\n");
         }
-        if let Some(elements) = self.elements.as_deref().filter(|e| !e.is_empty()) {
+        if let Some(elements) = elements.filter(|e| !e.is_empty()) {
             sse::data_lines(&mut buf, "elements", elements);
         }
         Event::finish(buf)

@@ -86,7 +86,7 @@ where
     Fut: Future<Output = Result<T, E>> + Send + 'static,
     E: IntoResponse,
     T: Send + 'static,
-    V: Fn(&T) -> String + Send + Sync + 'static,
+    V: Fn(&T, &mut String) + Send + Sync + 'static,
 {
     if let Some(busy) = crate::stream::refusal() {
         return busy;
@@ -114,7 +114,7 @@ where
     Fut: Future<Output = Result<T, E>> + Send + 'static,
     E: IntoResponse,
     T: Send + 'static,
-    V: Fn(&T) -> String + Send + Sync + 'static,
+    V: Fn(&T, &mut String) + Send + Sync + 'static,
 {
     if let Some(busy) = crate::stream::refusal() {
         return busy;
@@ -299,11 +299,12 @@ pub trait ViewOutput: Render {}
 
 impl<T: Render> ViewOutput for T {}
 
-/// What a view returned, as the HTML the runtime sends. The bound is checked here, so a view
-/// of the wrong type is reported once, at the `view` option; an `Html` is handed over without
-/// a copy ([`Render::render_owned`]).
-pub fn view_output<H: ViewOutput>(html: H) -> String {
-    html.render_owned()
+/// What a view returned, written over the connection's buffer of the last render. The bound
+/// is checked here, so a view of the wrong type is reported once, at the `view` option; a
+/// `lazy_html!` renders into the buffer, an `Html` is handed over without a copy
+/// ([`Render::render_replacing`]).
+pub fn view_output<H: ViewOutput>(html: H, buf: &mut String) {
+    html.render_replacing(buf)
 }
 
 /// What an `error_view` returns, as the `Html` the runtime sends.

@@ -99,6 +99,9 @@ pub(crate) struct Runner<L, V> {
     /// A reload answered 401 or 403: the viewer may no longer see this view, and its stream
     /// ends.
     revoked: bool,
+    /// What the view rendered last: the next render replaces it in place, so a view that
+    /// writes into the buffer (`lazy_html!`) reuses its allocation from one render to the next.
+    html: String,
 }
 
 impl<T, E, L, Fut, V> Runner<L, V>
@@ -107,7 +110,7 @@ where
     Fut: Future<Output = Result<T, E>> + Send + 'static,
     E: IntoResponse,
     T: Send + 'static,
-    V: Fn(&T) -> String + Send + Sync + 'static,
+    V: Fn(&T, &mut String) + Send + Sync + 'static,
 {
     pub(crate) fn new(load: L, view: V, config: Config) -> Self {
         Runner {
@@ -116,6 +119,7 @@ where
             config,
             last: None,
             revoked: false,
+            html: String::new(),
         }
     }
 
@@ -135,27 +139,35 @@ where
         }
     }
 
-    /// Renders `state`; `Err` with the failure when the view panicked.
-    fn render(&self, state: &T) -> Result<String, Failure> {
-        std::panic::catch_unwind(AssertUnwindSafe(|| (self.view)(state))).map_err(|panic| {
+    /// Renders `state` into `self.html`; `Err` with the failure when the view panicked.
+    fn render(&mut self, state: &T) -> Result<(), Failure> {
+        let (view, html) = (&self.view, &mut self.html);
+        std::panic::catch_unwind(AssertUnwindSafe(|| view(state, html))).map_err(|panic| {
             Failure::Panic {
                 message: panic_message(&*panic),
             }
         })
     }
 
-    /// The patch of `html`, unless it is what was sent last.
-    fn patch(&mut self, html: String) -> Option<Event> {
-        let id = ContentId::of(&html);
-        if self.last == Some((id, html.len())) {
+    /// The patch of `self.html`, unless it is what was sent last.
+    fn patch(&mut self) -> Option<Event> {
+        let id = ContentId::of(&self.html);
+        if self.last == Some((id, self.html.len())) {
             return None;
         }
-        self.last = Some((id, html.len()));
-        Some(self.encode(html, id))
+        self.last = Some((id, self.html.len()));
+        Some(self.encode(id))
     }
 
-    fn encode(&self, html: String, id: ContentId) -> Event {
-        PatchElements::live(html, id, self.config.mode, self.config.selector).encode()
+    fn encode(&self, id: ContentId) -> Event {
+        #[cfg(debug_assertions)]
+        crate::event::morph_check::log_once_per_route(
+            self.config.path,
+            &self.html,
+            self.config.mode,
+            self.config.selector.is_some(),
+        );
+        PatchElements::encode_live(&self.html, id, self.config.mode, self.config.selector)
     }
 
     /// Starts a reload after a wake-up; a panic in the load function is caught by the future.
@@ -167,7 +179,7 @@ where
     fn reloaded(&mut self, loaded: std::thread::Result<Result<T, E>>) -> Option<Event> {
         let failure = match loaded {
             Ok(Ok(state)) => match self.render(&state) {
-                Ok(html) => return self.patch(html),
+                Ok(()) => return self.patch(),
                 Err(failure) => failure,
             },
             Ok(Err(error)) => {
@@ -202,7 +214,10 @@ where
         );
         let error_view = self.config.error_view?;
         match std::panic::catch_unwind(|| error_view(&failure)) {
-            Ok(html) => self.patch(html.into_string()),
+            Ok(html) => {
+                self.html = html.into_string();
+                self.patch()
+            }
             Err(panic) => {
                 tracing::error!(
                     live_view = self.config.path,
@@ -218,17 +233,17 @@ where
     /// ends the request. What it sends is remembered as the last patch sent.
     pub(crate) async fn first_patch(&mut self) -> Result<(ContentId, Event), Response> {
         let state = self.first_load().await?;
-        let html = match self.render(&state) {
-            Ok(html) => html,
+        match self.render(&state) {
+            Ok(()) => {}
             Err(failure) => {
                 tracing::error!(live_view = self.config.path, %failure, "live view failed on connect");
                 return Err(StatusCode::INTERNAL_SERVER_ERROR.into_response());
             }
         };
         drop(state);
-        let id = ContentId::of(&html);
-        self.last = Some((id, html.len()));
-        Ok((id, self.encode(html, id)))
+        let id = ContentId::of(&self.html);
+        self.last = Some((id, self.html.len()));
+        Ok((id, self.encode(id)))
     }
 
     /// The whole response of one connection.
@@ -297,7 +312,7 @@ where
     Fut: Future<Output = Result<T, E>> + Send + 'static,
     E: IntoResponse,
     T: Send + 'static,
-    V: Fn(&T) -> String + Send + Sync + 'static,
+    V: Fn(&T, &mut String) + Send + Sync + 'static,
 {
     type Item = Event;
 
@@ -403,6 +418,75 @@ mod tests {
     fn a_source_that_is_always_ready_still_lets_the_view_render() {
         let mut wakeups = stream::repeat(());
         assert_eq!(burst(&mut wakeups), Poll::Ready(Some(())));
+    }
+
+    #[test]
+    fn the_view_renders_into_the_same_buffer_every_time() {
+        use crate::render::{Lazy, Render};
+
+        let view = |items: &usize, buf: &mut String| {
+            Lazy(|b: &mut String| (0..*items).for_each(|_| b.push_str("<li>x</li>")))
+                .render_replacing(buf)
+        };
+        let load = || futures::future::ready(Ok::<usize, std::convert::Infallible>(0));
+        let mut runner = Runner::new(load, view, Config::new("/list"));
+        assert!(runner.render(&100).is_ok());
+        let buffer = (runner.html.as_ptr(), runner.html.capacity());
+        for items in [3, 50, 0, 100, 99] {
+            assert!(runner.render(&items).is_ok());
+            assert_eq!(runner.html, "<li>x</li>".repeat(items));
+            assert_eq!((runner.html.as_ptr(), runner.html.capacity()), buffer);
+            let patch = runner.patch().expect("a changed view is sent");
+            assert!(patch.as_str().contains(runner.html.as_str()));
+        }
+    }
+
+    /// Counts the warnings logged while it is the thread's subscriber.
+    struct CountWarnings(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+
+    impl tracing::Subscriber for CountWarnings {
+        fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+            true
+        }
+        fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+            tracing::span::Id::from_u64(1)
+        }
+        fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+        fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+        fn event(&self, event: &tracing::Event<'_>) {
+            if *event.metadata().level() == tracing::Level::WARN {
+                self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
+        }
+        fn enter(&self, _: &tracing::span::Id) {}
+        fn exit(&self, _: &tracing::span::Id) {}
+    }
+
+    #[test]
+    #[cfg(debug_assertions)]
+    fn a_patch_that_would_not_morph_is_logged_once_per_route() {
+        let warnings = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let subscriber = CountWarnings(warnings.clone());
+        tracing::subscriber::with_default(subscriber, || {
+            let view = |html: &&'static str, buf: &mut String| {
+                buf.clear();
+                buf.push_str(html);
+            };
+            let load = || futures::future::ready(Ok::<_, std::convert::Infallible>(""));
+            for route in ["/morph/a", "/morph/b"] {
+                let mut runner = Runner::new(load, view, Config::new(route));
+                for html in [
+                    r#"<p id="x">1</p>"#,
+                    "<p>2</p>",
+                    "<p>3</p>",
+                    r#"<p id="x">4</p>"#,
+                ] {
+                    assert!(runner.render(&html).is_ok());
+                    assert!(runner.patch().is_some(), "the check only logs");
+                }
+            }
+        });
+        assert_eq!(warnings.load(std::sync::atomic::Ordering::SeqCst), 2);
     }
 
     #[test]

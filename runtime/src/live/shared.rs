@@ -176,7 +176,7 @@ where
     Fut: Future<Output = Result<T, E>> + Send + 'static,
     E: IntoResponse,
     T: Send + 'static,
-    V: Fn(&T) -> String + Send + Sync + 'static,
+    V: Fn(&T, &mut String) + Send + Sync + 'static,
 {
     let ((mut current, mut rx), lead) = views.with::<K, _>(|table| match table.get(&key) {
         Some(slot) => (slot.subscribe(), None),

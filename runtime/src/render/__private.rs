@@ -6,7 +6,7 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use super::{AttributeValue, Html, Presence, Render, escape_attr};
+use super::{AttributeValue, Html, LazyHtml, Presence, Render, escape_attr};
 
 /// The output size of the previous render at one `html!` call site, so the next render
 /// reserves its buffer once instead of growing it step by step.
@@ -20,10 +20,16 @@ impl SizeHint {
         SizeHint(AtomicUsize::new(0))
     }
 
-    /// A buffer with room for the larger of the static text and the last render's size.
+    /// The larger of the static text and the last render's size.
+    #[inline]
+    pub fn get(&self, static_len: usize) -> usize {
+        static_len.max(self.0.load(Ordering::Relaxed))
+    }
+
+    /// A buffer with room for [`get`](Self::get) bytes.
     #[inline]
     pub fn buffer(&self, static_len: usize) -> String {
-        String::with_capacity(static_len.max(self.0.load(Ordering::Relaxed)))
+        String::with_capacity(self.get(static_len))
     }
 
     /// Remembers this render's size and wraps the buffer.
@@ -36,12 +42,68 @@ impl SizeHint {
     }
 }
 
-/// After a `@for` whose body text was merged across the loop's edges: removes the copy of
-/// the body's opening text that the last iteration (or the code before an empty loop) wrote
-/// ahead.
+/// What `lazy_html!` evaluates to: `write` is the template's code, a closure of the buffer.
 #[inline(always)]
-pub fn cut_loop_lookahead(buf: &mut String, opening_len: usize) {
-    buf.truncate(buf.len().saturating_sub(opening_len));
+pub fn lazy_html<F: Fn(&mut String)>(
+    hint: &'static SizeHint,
+    static_len: usize,
+    write: F,
+) -> LazyHtml<F> {
+    LazyHtml::new(hint, static_len, write)
+}
+
+/// A `@for` whose body's opening text is merged across the loop's edges: each iteration
+/// writes its closing text and, ahead, the next iteration's opening in one `push_str`.
+///
+/// `ahead` says whether the buffer ends with an opening written ahead that no iteration has
+/// claimed yet. An iteration claims it on entry, or writes its own if the previous one left
+/// early (`continue`, `break`, a `?`-like macro); after the loop an unclaimed one is cut. So
+/// the output is the same as writing the opening at the top of every iteration, whatever
+/// the body does. When the body cannot leave early, `ahead` is always true on entry and the
+/// optimiser removes it.
+#[derive(Debug)]
+pub struct MergedLoop {
+    opening: &'static str,
+    ahead: bool,
+}
+
+impl MergedLoop {
+    /// Writes the first iteration's opening ahead.
+    #[inline(always)]
+    pub fn start(buf: &mut String, opening: &'static str) -> Self {
+        buf.push_str(opening);
+        MergedLoop {
+            opening,
+            ahead: true,
+        }
+    }
+
+    /// At the top of an iteration: claims the opening written ahead, or writes it if the
+    /// previous iteration left before writing it.
+    #[inline(always)]
+    pub fn enter(&mut self, buf: &mut String) {
+        if !self.ahead {
+            buf.push_str(self.opening);
+        }
+        self.ahead = false;
+    }
+
+    /// At the end of an iteration: its closing text followed by the next opening.
+    #[inline(always)]
+    pub fn close(&mut self, buf: &mut String, closing_and_opening: &'static str) {
+        buf.push_str(closing_and_opening);
+        self.ahead = true;
+    }
+
+    /// After the loop: removes the opening written ahead of an iteration that did not come.
+    #[inline(always)]
+    pub fn finish(self, buf: &mut String) {
+        if self.ahead {
+            // The last write was `start` or `close`, both ending with the opening.
+            debug_assert!(buf.ends_with(self.opening));
+            buf.truncate(buf.len() - self.opening.len());
+        }
+    }
 }
 
 /// `{value}` in text position.
@@ -141,11 +203,58 @@ mod tests {
         assert_eq!(buf, "");
     }
 
+    /// Runs a merged `<li>`..`</li>` loop over `items`; `exit` says where an iteration leaves.
+    fn merged_loop(items: &[&str], exit: impl Fn(&str) -> Option<bool>) -> String {
+        let mut buf = String::from("<ul>");
+        let mut edge = MergedLoop::start(&mut buf, "<li>");
+        for item in items {
+            edge.enter(&mut buf);
+            buf.push_str(item);
+            match exit(item) {
+                Some(true) => break,
+                Some(false) => continue,
+                None => {}
+            }
+            edge.close(&mut buf, "</li><li>");
+        }
+        edge.finish(&mut buf);
+        buf.push_str("</ul>");
+        buf
+    }
+
     #[test]
-    fn cut_loop_lookahead_removes_the_opening_written_ahead() {
-        let mut buf = String::from("<tr><td>");
-        cut_loop_lookahead(&mut buf, 4);
-        assert_eq!(buf, "<tr>");
+    fn merged_loop_writes_each_opening_once() {
+        assert_eq!(
+            merged_loop(&["a", "b"], |_| None),
+            "<ul><li>a</li><li>b</li></ul>"
+        );
+    }
+
+    #[test]
+    fn merged_loop_over_nothing_writes_no_opening() {
+        assert_eq!(merged_loop(&[], |_| None), "<ul></ul>");
+    }
+
+    #[test]
+    fn merged_loop_after_continue_writes_the_next_opening() {
+        let html = merged_loop(&["a", "日本", "b"], |item| {
+            (item.len() > 1).then_some(false)
+        });
+        assert_eq!(html, "<ul><li>a</li><li>日本<li>b</li></ul>");
+    }
+
+    #[test]
+    fn merged_loop_ending_in_continue_cuts_nothing() {
+        let html = merged_loop(&["a", "日本"], |item| (item.len() > 1).then_some(false));
+        assert_eq!(html, "<ul><li>a</li><li>日本</ul>");
+    }
+
+    #[test]
+    fn merged_loop_after_break_cuts_nothing() {
+        let html = merged_loop(&["a", "日本", "b"], |item| {
+            (item.len() > 1).then_some(true)
+        });
+        assert_eq!(html, "<ul><li>a</li><li>日本</ul>");
     }
 
     #[test]

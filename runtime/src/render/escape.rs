@@ -16,10 +16,16 @@
 /// ```
 #[inline]
 pub fn escape_text(text: &str, buf: &mut String) {
-    let bytes = text.as_bytes();
-    if bytes.len() <= BLOCK {
-        return escape_blocks::<TEXT>(text, buf);
+    if text.len() <= BLOCK {
+        return escape_short::<TEXT>(text, buf);
     }
+    escape_long_text(text, buf);
+}
+
+/// Text longer than a block, searched with `memchr`.
+#[inline(never)]
+fn escape_long_text(text: &str, buf: &mut String) {
+    let bytes = text.as_bytes();
     // Three needles is exactly what memchr3 searches with SIMD.
     let mut start = 0;
     while let Some(offset) = memchr::memchr3(b'&', b'<', b'>', &bytes[start..]) {
@@ -41,6 +47,15 @@ pub fn escape_text(text: &str, buf: &mut String) {
 /// ```
 #[inline]
 pub fn escape_attr(value: &str, buf: &mut String) {
+    if value.len() <= BLOCK {
+        return escape_short::<ATTR>(value, buf);
+    }
+    escape_long_attr(value, buf);
+}
+
+/// An attribute value longer than a block.
+#[inline(never)]
+fn escape_long_attr(value: &str, buf: &mut String) {
     escape_blocks::<ATTR>(value, buf);
 }
 
@@ -51,6 +66,28 @@ const ATTR: bool = true;
 /// How many bytes one mask covers.
 const BLOCK: usize = 32;
 
+/// A value of one block (most names, labels and ids), inlined where it is written: one mask
+/// and, without special bytes, one copy of the whole value, with no call and no run to cut.
+/// Values with special bytes are escaped out of line.
+#[inline(always)]
+fn escape_short<const QUOTES: bool>(value: &str, buf: &mut String) {
+    if value.is_empty() {
+        return;
+    }
+    let specials = mask::specials::<QUOTES>(value.as_bytes());
+    if specials == 0 {
+        return buf.push_str(value);
+    }
+    escape_short_specials(value, specials, buf);
+}
+
+/// A value of one block with special bytes at the bits of `specials`.
+#[inline(never)]
+fn escape_short_specials(value: &str, specials: u32, buf: &mut String) {
+    let start = copy_escaping(value, 0, 0, specials, buf);
+    buf.push_str(&value[start..]);
+}
+
 /// Escapes `value` block by block: one mask per block, then a copy per special byte.
 #[inline(always)]
 fn escape_blocks<const QUOTES: bool>(value: &str, buf: &mut String) {
@@ -60,17 +97,32 @@ fn escape_blocks<const QUOTES: bool>(value: &str, buf: &mut String) {
     let mut block = 0;
     while block < bytes.len() {
         let end = bytes.len().min(block + BLOCK);
-        let mut specials = mask::specials::<QUOTES>(&bytes[block..end]);
-        while specials != 0 {
-            let at = block + specials.trailing_zeros() as usize;
-            buf.push_str(&value[start..at]);
-            push_entity(bytes[at], buf);
-            start = at + 1;
-            specials &= specials - 1;
-        }
+        let specials = mask::specials::<QUOTES>(&bytes[block..end]);
+        start = copy_escaping(value, start, block, specials, buf);
         block = end;
     }
     buf.push_str(&value[start..]);
+}
+
+/// Copies `value` from `start` up to each special byte of the block at `block` (bit `i` of
+/// `specials` for byte `block + i`) followed by its entity; the first byte not copied yet.
+#[inline(always)]
+fn copy_escaping(
+    value: &str,
+    mut start: usize,
+    block: usize,
+    mut specials: u32,
+    buf: &mut String,
+) -> usize {
+    let bytes = value.as_bytes();
+    while specials != 0 {
+        let at = block + specials.trailing_zeros() as usize;
+        buf.push_str(&value[start..at]);
+        push_entity(bytes[at], buf);
+        start = at + 1;
+        specials &= specials - 1;
+    }
+    start
 }
 
 /// Bit masks of the special bytes in up to 32 bytes: bit `i` is set when byte `i` needs an

@@ -22,6 +22,7 @@
 mod attribute;
 mod escape;
 mod impls;
+mod lazy_html;
 
 #[doc(hidden)]
 pub mod __private;
@@ -30,6 +31,7 @@ use std::fmt;
 
 pub use attribute::{AttributeValue, Presence};
 pub use escape::{escape_attr, escape_text};
+pub use lazy_html::LazyHtml;
 
 /// Something that can write itself as HTML into a buffer.
 ///
@@ -118,12 +120,36 @@ pub trait Render {
         self.render_to(&mut buf);
         buf
     }
+
+    /// Replaces what `buf` holds with this value's HTML, keeping `buf`'s allocation: a
+    /// caller that renders again and again (a live view does, on every wake-up) reuses one
+    /// buffer. An [`Html`] is the exception: it hands over the text it already holds, which
+    /// costs less than copying it.
+    ///
+    /// ```
+    /// use livestar::prelude::*;
+    ///
+    /// let mut buf = String::with_capacity(64);
+    /// for n in [10, 2] {
+    ///     lazy_html! { <b>{n}</b> }.render_replacing(&mut buf);
+    /// }
+    /// assert_eq!(buf, "<b>2</b>");
+    /// assert!(buf.capacity() >= 64);
+    /// ```
+    fn render_replacing(self, buf: &mut String)
+    where
+        Self: Sized,
+    {
+        buf.clear();
+        self.render_to(buf);
+    }
 }
 
 /// Rendered HTML, safe to send as is: every piece of user data in it was escaped.
 ///
 /// `html!` evaluates to `Html`; so does [`Render::render`]. Interpolating an `Html` into
-/// another template copies it verbatim (it is already HTML).
+/// another template copies it verbatim (it is already HTML); a component that returns
+/// [`lazy_html!`](crate::lazy_html) instead writes into the template's buffer, with no copy.
 ///
 /// ```
 /// use livestar::prelude::*;
@@ -227,6 +253,11 @@ impl Render for Html {
     /// The HTML text itself, not a copy.
     fn render_owned(self) -> String {
         self.0
+    }
+
+    /// Hands over the HTML text, not a copy; `buf`'s old allocation is freed.
+    fn render_replacing(self, buf: &mut String) {
+        *buf = self.0;
     }
 }
 

@@ -5,6 +5,31 @@
 //! It drives a [`Router`] in process (no port, works under tokio's paused time) or a server
 //! at a real address over HTTP/1.1.
 //!
+//! Like `LiveViewTest`, it fails the test (panics) when it reads a patch that Datastar would
+//! not apply as meant: an element `id` used twice in one patch, or, in a mode that finds its
+//! target by `id` (`outer`, the default, `inner` or `replace`) with no selector, a top-level
+//! element without an `id`. A live view built in debug mode logs the same problems, once per
+//! route.
+//!
+//! ```should_panic
+//! use axum::{Router, routing::get};
+//! use livestar::event::Event;
+//! use livestar::render::Html;
+//! use livestar::testing::TestClient;
+//!
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+//! let router = Router::new().route("/clock", get(|| async {
+//!     // No id and no selector: Datastar cannot tell which element this replaces.
+//!     livestar::stream(futures::stream::iter([
+//!         Event::patch_elements(Html::from_trusted("<p>12:00</p>".into())),
+//!     ]))
+//! }));
+//! let mut live = TestClient::new(router).get("/clock").send().await?;
+//! live.next_patch().await; // panics: "the top-level `<p>` has no id ..."
+//! # Ok::<(), livestar::testing::TestError>(())
+//! # }).unwrap();
+//! ```
+//!
 //! ```
 //! use axum::{Router, routing::get};
 //! use livestar::event::Event;
@@ -40,6 +65,8 @@ use bytes::Bytes;
 use futures::{Stream, StreamExt};
 use http::{HeaderMap, Request, StatusCode};
 use tower::ServiceExt;
+
+use crate::event::{Mode, morph_check};
 
 pub use sse::SseEvent;
 
@@ -311,6 +338,10 @@ impl TestResponse {
     /// The next event of the stream (a patch, a comment, a bare `retry:`...), or `None` once
     /// the stream has ended. Wrap it in `tokio::time::timeout` to bound the wait.
     ///
+    /// # Panics
+    ///
+    /// On a patch that would not morph safely (see the [module](self)), to fail the test.
+    ///
     /// ```
     /// # use livestar::event::Event;
     /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
@@ -338,6 +369,7 @@ impl TestResponse {
                 };
                 self.buffer.drain(..end);
                 if let Some(event) = event {
+                    check_morph(&event);
                     return Some(event);
                 }
                 continue;
@@ -350,6 +382,7 @@ impl TestResponse {
     }
 
     /// The next Datastar event (`event:` set), skipping comments and bare `retry:` hints.
+    /// Panics on a patch that would not morph safely, as [`next_event`](Self::next_event).
     ///
     /// ```
     /// # use livestar::event::Event;
@@ -394,6 +427,30 @@ impl TestResponse {
             bytes.extend_from_slice(&chunk);
         }
         String::from_utf8_lossy(&bytes).into_owned()
+    }
+}
+
+/// Fails the test (panics) when `event` patches elements that Datastar would not apply as
+/// meant: an `id` used twice, or a top-level element without an `id` in a mode that finds
+/// its target by `id` (`outer`, `inner`, `replace`) when no selector is given.
+fn check_morph(event: &SseEvent) {
+    if event.event.as_deref() != Some(crate::event::PATCH_ELEMENTS) {
+        return;
+    }
+    let Some(html) = event.elements() else {
+        return;
+    };
+    let mode = event
+        .mode()
+        .and_then(|mode| mode.parse::<Mode>().ok())
+        .unwrap_or_default();
+    let problems = morph_check::problems(&html, mode, event.selector().is_some());
+    if !problems.is_empty() {
+        let problems: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        panic!(
+            "livestar::testing: this patch would not morph safely:\n  - {}\nelements: {html}",
+            problems.join("\n  - ")
+        );
     }
 }
 

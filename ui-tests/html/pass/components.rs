@@ -20,6 +20,10 @@ fn todo_list(todos: &[Todo]) -> Html {
     }
 }
 
+fn todo_count(todos: &[Todo]) -> impl Render {
+    lazy_html! { <b>{todos.iter().filter(|t| !t.done).count()}" open"</b> }
+}
+
 struct Badge(u32);
 
 impl Render for Badge {
@@ -47,10 +51,11 @@ fn main() {
             {html! { <i>"inlined"</i> }}
             {star}
             {each(todos.iter().map(|t| t.done))}
+            {todo_count(&todos)}
         </main>
     };
     assert_eq!(
         html.as_str(),
-        r#"<main><ul id="todos"><li class="done">a &lt; b</li><li class="open">c</li></ul><span class="badge">2</span><i>inlined</i>*truefalse</main>"#
+        r#"<main><ul id="todos"><li class="done">a &lt; b</li><li class="open">c</li></ul><span class="badge">2</span><i>inlined</i>*truefalse<b>1 open</b></main>"#
     );
 }
