@@ -1,0 +1,8 @@
+use livestar::prelude::*;
+
+#[action(pots, "/todos")]
+async fn add() -> &'static str {
+    "added"
+}
+
+fn main() {}
