@@ -9,8 +9,8 @@ use syn::spanned::Spanned;
 use syn::{FnArg, Ident, ItemFn, LitStr, Token, Type};
 
 use crate::live_view::Errors;
-use crate::live_view::expand::reads_body;
-use crate::live_view::parse::{PathPiece, RoutePath, parse_route};
+use crate::live_view::expand::{extractor_bounds, link_arguments, link_path};
+use crate::live_view::parse::{RoutePath, parse_route};
 use crate::live_view::validate::{Extractor, LinkParameter, link_parameters, single_generic};
 
 const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
@@ -151,35 +151,11 @@ fn generate(model: &Action, function: &ItemFn) -> TokenStream {
         &method.to_string()[1..],
         span = Span::call_site()
     );
-    let parameters = model.link_parameters.iter().map(|parameter| {
-        let name = &parameter.name;
-        match &parameter.ty {
-            // A `String` parameter takes any text: `room::post("lobby")`.
-            Some(ty) if !is_string(ty) => quote!(#name: #ty),
-            _ => quote!(#name: impl ::core::fmt::Display),
-        }
-    });
-    let link_path = model.path.segments.iter().map(|piece| match piece {
-        PathPiece::Static(text) => quote! { __livestar_path.push_str(#text); },
-        PathPiece::Parameter(name) => {
-            let name = format_ident!("{}", name);
-            quote! {
-                ::livestar::__private::push_segment(
-                    &mut __livestar_path,
-                    &::std::string::ToString::to_string(&#name),
-                );
-            }
-        }
-    });
+    let parameters = link_arguments(&model.link_parameters);
+    let link_path = link_path(&model.path.segments);
     let capacity = path.value().len() + 16 * model.link_parameters.len();
     let types: Vec<&Type> = model.extractors.iter().map(|e| &e.ty).collect();
-    let bounds = types.iter().enumerate().map(|(index, ty)| {
-        if index + 1 == types.len() && reads_body(ty) {
-            quote! { #ty: ::livestar::__private::FromRequest<S> + ::core::marker::Send, }
-        } else {
-            quote! { #ty: ::livestar::__private::FromRequestParts<S> + ::core::marker::Send, }
-        }
-    });
+    let bounds = extractor_bounds(&types);
     let route = match &model.router_state {
         Some(state) => quote! {
             pub fn route() -> ::livestar::__private::Router<#state> {
@@ -228,10 +204,4 @@ fn generate(model: &Action, function: &ItemFn) -> TokenStream {
             #route
         }
     }
-}
-
-/// Whether `ty` is `String` (or a path ending in it).
-fn is_string(ty: &Type) -> bool {
-    matches!(ty, Type::Path(path) if path.qself.is_none()
-        && path.path.segments.last().is_some_and(|last| last.ident == "String" && last.arguments.is_empty()))
 }

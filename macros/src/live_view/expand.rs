@@ -6,7 +6,7 @@ use syn::spanned::Spanned;
 use syn::{Ident, ItemFn, Pat};
 
 use super::parse::{HeartbeatSetting, PathPiece};
-use super::validate::{LiveView, LoadOutput};
+use super::validate::{LinkParameter, LiveView, LoadOutput};
 
 pub(crate) fn expand(model: &LiveView, function: &ItemFn) -> TokenStream {
     let load = &function.sig.ident;
@@ -115,36 +115,10 @@ pub(crate) fn expand(model: &LiveView, function: &ItemFn) -> TokenStream {
         None => (quote!(), quote!(::livestar::__private::serve), quote!()),
     };
 
-    let link_parameters = model.link_parameters.iter().map(|parameter| {
-        let name = &parameter.name;
-        match &parameter.ty {
-            Some(ty) => quote!(#name: #ty),
-            None => quote!(#name: impl ::core::fmt::Display),
-        }
-    });
-    let link_path = model.path.segments.iter().map(|piece| match piece {
-        PathPiece::Static(text) => quote! { __livestar_path.push_str(#text); },
-        PathPiece::Parameter(name) => {
-            let name = format_ident!("{}", name);
-            quote! {
-                ::livestar::__private::push_segment(
-                    &mut __livestar_path,
-                    &::std::string::ToString::to_string(&#name),
-                );
-            }
-        }
-    });
+    let link_parameters = link_arguments(&model.link_parameters);
+    let link_path = link_path(&model.path.segments);
     let link_capacity = path.value().len() + 16 * model.link_parameters.len();
-
-    // Every extractor reads the request head, but the last may read the body (signals of a
-    // POST, JSON): as in axum, only the last one may be a `FromRequest`.
-    let bounds = types.iter().enumerate().map(|(index, ty)| {
-        if index + 1 == types.len() && reads_body(ty) {
-            quote! { #ty: ::livestar::__private::FromRequest<S> + ::core::marker::Send, }
-        } else {
-            quote! { #ty: ::livestar::__private::FromRequestParts<S> + ::core::marker::Send, }
-        }
-    });
+    let bounds = extractor_bounds(&types);
     let route = match &model.router_state {
         Some(state) => quote! {
             pub fn route() -> ::livestar::__private::Router<#state> {
@@ -319,7 +293,66 @@ fn rebuild(pattern: &Pat, bindings: &mut Vec<Ident>) -> Option<TokenStream> {
 }
 
 /// Whether an extractor is one of the common ones that read the request body.
-pub(crate) fn reads_body(ty: &syn::Type) -> bool {
+/// The arguments of a typed link (`todos::get(..)`, `toggle::post(..)`): one per path
+/// parameter, of the type the `Path` extractor reads it as; a `String` one takes anything
+/// displayable (`room::post("lobby")`).
+pub(crate) fn link_arguments(parameters: &[LinkParameter]) -> Vec<TokenStream> {
+    parameters
+        .iter()
+        .map(|parameter| {
+            let name = &parameter.name;
+            match &parameter.ty {
+                Some(ty) if !is_string(ty) => quote!(#name: #ty),
+                _ => quote!(#name: impl ::core::fmt::Display),
+            }
+        })
+        .collect()
+}
+
+/// Whether `ty` is `String` (or a path ending in it).
+fn is_string(ty: &syn::Type) -> bool {
+    matches!(ty, syn::Type::Path(path) if path.qself.is_none()
+        && path.path.segments.last().is_some_and(|last| last.ident == "String" && last.arguments.is_empty()))
+}
+
+/// The statements that build a typed link's path in `__livestar_path`, each parameter
+/// percent-encoded.
+pub(crate) fn link_path(segments: &[PathPiece]) -> Vec<TokenStream> {
+    segments
+        .iter()
+        .map(|piece| match piece {
+            PathPiece::Static(text) => quote! { __livestar_path.push_str(#text); },
+            PathPiece::Parameter(name) => {
+                let name = format_ident!("{}", name);
+                quote! {
+                    ::livestar::__private::push_segment(
+                        &mut __livestar_path,
+                        &::std::string::ToString::to_string(&#name),
+                    );
+                }
+            }
+        })
+        .collect()
+}
+
+/// The bounds of a generic `route<S>()` on the handler's extractors. Every extractor reads
+/// the request head, but the last may read the body (signals of a POST, JSON): as in axum,
+/// only the last one may be a `FromRequest`.
+pub(crate) fn extractor_bounds(types: &[&syn::Type]) -> Vec<TokenStream> {
+    types
+        .iter()
+        .enumerate()
+        .map(|(index, ty)| {
+            if index + 1 == types.len() && reads_body(ty) {
+                quote! { #ty: ::livestar::__private::FromRequest<S> + ::core::marker::Send, }
+            } else {
+                quote! { #ty: ::livestar::__private::FromRequestParts<S> + ::core::marker::Send, }
+            }
+        })
+        .collect()
+}
+
+fn reads_body(ty: &syn::Type) -> bool {
     let syn::Type::Path(path) = ty else {
         return false;
     };
