@@ -5,6 +5,7 @@
 
 mod action;
 mod html;
+mod js;
 mod live_view;
 
 /// Writes HTML with compile-time checks; see the documentation of `livestar::html!`.
@@ -35,4 +36,11 @@ pub fn action(
     item: proc_macro::TokenStream,
 ) -> proc_macro::TokenStream {
     action::expand(args.into(), item.into()).into()
+}
+
+/// A Datastar expression with Rust values written in as JavaScript literals; see
+/// `livestar::js!`.
+#[proc_macro]
+pub fn js(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
+    js::expand(input.into()).into()
 }

@@ -27,6 +27,23 @@ pub use stream::stream;
 
 #[doc = include_str!("render/html_macro.md")]
 pub use livestar_macros::html;
+/// A Datastar expression with Rust values in it, for the cases a typed action does not cover:
+/// `js!("$count += {step}")`. The literal is code; each `{name}` is a value in scope written as
+/// a JavaScript literal (its JSON, with `<`, `>`, `&`, U+2028 and U+2029 escaped), so no value
+/// can end its literal; `{{` and `}}` are braces. Returns a [`render::Js`], an
+/// [`Expression`](render::Expression) for `html!`'s Datastar attributes.
+///
+/// ```
+/// use livestar::prelude::*;
+///
+/// let label = "x'),alert(1),('";
+/// let html = html! { <button data-on:click={livestar::js!("$label = {label}")}>"set"</button> };
+/// assert_eq!(
+///     html.as_str(),
+///     r#"<button data-on:click="$label = &quot;x&#39;),alert(1),(&#39;&quot;">set</button>"#
+/// );
+/// ```
+pub use livestar_macros::js;
 #[doc = include_str!("render/lazy_html_macro.md")]
 pub use livestar_macros::lazy_html;
 

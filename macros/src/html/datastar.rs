@@ -18,6 +18,27 @@ pub enum Requirement {
     Exclusive,
 }
 
+/// Whether the value of `plugin` is an expression the client runs as JavaScript: in `html!`
+/// such a value must be an `Expression` (a literal, a typed action, `js!`, `Raw`), never a
+/// string. `signals` takes JSON; `bind`, `ref` and `indicator` take signal names.
+pub fn takes_expression(plugin: &str) -> bool {
+    matches!(
+        plugin,
+        "on" | "on-intersect"
+            | "on-interval"
+            | "on-signal-patch"
+            | "on-signal-patch-filter"
+            | "text"
+            | "show"
+            | "effect"
+            | "init"
+            | "attr"
+            | "class"
+            | "style"
+            | "computed"
+    )
+}
+
 /// The tags (`.500ms`, `.leading`) a modifier accepts.
 #[derive(Clone, Copy, Debug)]
 pub enum Tags {

@@ -6,7 +6,7 @@ use proc_macro2::{Ident, Span, TokenStream};
 use quote::{quote, quote_spanned};
 
 use super::Form;
-use super::datastar::DatastarName;
+use super::datastar::{self, DatastarName};
 use super::elements;
 use super::escape;
 use super::parse::{Attribute, AttributeValue, Element, Else, For, If, Node, Template};
@@ -357,12 +357,15 @@ fn attribute(attribute: &Attribute, out: &mut Output) {
         AttributeValue::Expr { expr, span } => {
             let buf = buffer_ident();
             let spaced = format!(" {name}");
-            let is_signals = !attribute.quoted
-                && DatastarName::split(name).is_some_and(|parts| parts.plugin == "signals");
-            let helper = if is_signals {
-                quote!(signals)
+            let plugin = if attribute.quoted {
+                None
             } else {
-                quote!(attribute)
+                DatastarName::split(name).map(|parts| parts.plugin)
+            };
+            let helper = match plugin.as_deref() {
+                Some("signals") => quote!(signals),
+                Some(plugin) if datastar::takes_expression(plugin) => quote!(expression),
+                _ => quote!(attribute),
             };
             out.code(quote_spanned! {*span=>
                 ::livestar::render::__private::#helper(#buf, #spaced, &(#expr));

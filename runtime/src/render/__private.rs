@@ -6,7 +6,7 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use super::{AttributeValue, Html, LazyHtml, Presence, Render, escape_attr};
+use super::{AttributeValue, Expression, Html, LazyHtml, Presence, Render, escape_attr};
 
 /// The output size of the previous render at one `html!` call site, so the next render
 /// reserves its buffer once instead of growing it step by step.
@@ -125,6 +125,14 @@ pub fn attribute<T: AttributeValue + ?Sized>(buf: &mut String, name: &str, value
         Presence::Bare => buf.push_str(name),
         Presence::Absent => {}
     }
+}
+
+/// Writes ` name="expression"` for a Datastar attribute whose value is code.
+pub fn expression<T: Expression + ?Sized>(buf: &mut String, name: &str, value: &T) {
+    buf.push_str(name);
+    buf.push_str("=\"");
+    value.render_expression(buf);
+    buf.push('"');
 }
 
 /// `data-signals={value}` and `data-signals:key={value}`: the value as JSON, which is also a

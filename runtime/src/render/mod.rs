@@ -21,6 +21,7 @@
 
 mod attribute;
 mod escape;
+mod expression;
 mod impls;
 mod lazy_html;
 
@@ -31,6 +32,9 @@ use std::fmt;
 
 pub use attribute::{AttributeValue, Presence};
 pub use escape::{escape_attr, escape_text};
+#[doc(hidden)]
+pub use expression::JsBuilder;
+pub use expression::{Expression, Js};
 pub use lazy_html::LazyHtml;
 
 /// Something that can write itself as HTML into a buffer.
