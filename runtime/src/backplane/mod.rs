@@ -41,8 +41,32 @@
 //!   into chunks published in order and reassembled by the receivers, up to
 //!   [`BackplaneBuilder::max_message`] (1 MiB by default); a hub send larger than that is
 //!   refused with [`SendError::TooLarge`](crate::hub::SendError) and delivered nowhere.
-//! - **Garbage** published on the channel by someone else is logged at `warn` and ignored.
+//! - **Forged, altered or foreign messages**: every message is signed (HMAC-SHA256 over the
+//!   channel name and the whole message) with the secret of [`BackplaneBuilder::secret`];
+//!   one without a valid signature is dropped, logged at `warn` and counted
+//!   ([`Backplane::forged`]), never delivered. Without a configured secret the public
+//!   [`DEVELOPMENT_SECRET`] is used and connecting logs a warning. Signatures do not stop a
+//!   peer that has the secret, nor the replay of a message recorded on the same channel.
+//!
+//! # TLS to the broker
+//! What the features of this crate build (checked against the client crates' sources):
+//! - **NATS**: works. `async-nats` is built with its default features (rustls with `ring`,
+//!   the system's root certificates): a `tls://host:4222` URL requires TLS, and a server that
+//!   announces `tls_required` is upgraded to TLS. [`Nats::new`](Nats) sets no client
+//!   certificate and no extra root certificate, so a server with a private CA or mutual TLS
+//!   needs a custom [`Transport`] built on `async_nats::ConnectOptions`.
+//! - **Redis**: not built. `redis` is compiled without `tls-rustls` or `tls-native-tls`, so a
+//!   `rediss://` URL is refused when the transport is created (`can't connect with TLS, the
+//!   feature is not enabled`); reach Redis over a private network or a TLS tunnel (stunnel,
+//!   a service mesh).
+//! - **Postgres**: not built. Connections use `tokio_postgres::NoTls`: with
+//!   `sslmode=require` connecting fails, and with the default `sslmode=prefer` the connection
+//!   is plain text. Use a local socket, a private network or a tunnel.
+//!
+//! Signatures protect what is delivered, not what is read: without TLS, anyone on the path
+//! reads the messages (and the events they carry).
 
+mod auth;
 mod memory;
 pub(crate) mod message;
 #[cfg(feature = "nats")]
@@ -65,6 +89,7 @@ use futures::stream::BoxStream;
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::{CancellationToken, DropGuard};
 
+use auth::{Keys, Secret};
 pub use memory::MemoryBroker;
 pub(crate) use message::Kind;
 #[cfg(feature = "nats")]
@@ -80,6 +105,15 @@ pub use redis::Redis;
 /// assert_eq!(livestar::backplane::DEFAULT_CHANNEL, "livestar");
 /// ```
 pub const DEFAULT_CHANNEL: &str = "livestar";
+
+/// The secret used when [`BackplaneBuilder::secret`] is not called: public, so messages signed
+/// with it are not authenticated at all (anyone who can publish on the broker can write into
+/// every browser). For development only; connecting with it logs a warning.
+///
+/// ```
+/// assert!(livestar::backplane::DEVELOPMENT_SECRET.contains("not secret"));
+/// ```
+pub const DEVELOPMENT_SECRET: &str = "livestar development backplane key: not secret";
 
 /// What a broker connection yields while it is up.
 ///
@@ -290,6 +324,8 @@ struct Inner {
     broker: &'static str,
     max_payload: usize,
     max_message: usize,
+    keys: Keys,
+    forged: AtomicUsize,
     listeners: Mutex<Listeners>,
     next_listener: AtomicU64,
     next_message: AtomicU64,
@@ -337,6 +373,8 @@ pub struct BackplaneBuilder {
     min_backoff: Duration,
     max_backoff: Duration,
     max_message: usize,
+    secret: Option<Secret>,
+    previous_secret: Option<Secret>,
 }
 
 impl Default for BackplaneBuilder {
@@ -346,6 +384,8 @@ impl Default for BackplaneBuilder {
             min_backoff: Duration::from_millis(50),
             max_backoff: Duration::from_secs(5),
             max_message: 1024 * 1024,
+            secret: None,
+            previous_secret: None,
         }
     }
 }
@@ -419,10 +459,69 @@ impl BackplaneBuilder {
         self
     }
 
+    /// The secret every process of the app shares: each message is signed with it
+    /// (HMAC-SHA256 over the channel name and the whole message), and a message without a valid
+    /// signature is dropped and counted ([`Backplane::forged`]), never delivered. At least 16
+    /// bytes; use 32 random ones (`openssl rand -hex 32`) from your secret store.
+    ///
+    /// Without it the backplane signs with the public [`DEVELOPMENT_SECRET`] and logs a
+    /// warning: anyone who can publish on the broker can then write into every browser.
+    ///
+    /// ```
+    /// use futures::StreamExt;
+    /// use livestar::backplane::{Backplane, MemoryBroker};
+    /// use livestar::invalidate::Notifier;
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let broker = MemoryBroker::new();
+    /// let secret = "a7f3c9e2b1d04f8a9c6e5b3d2f1a0e9c";
+    /// let web = Backplane::builder().channel("shop-prod").secret(secret).connect(broker.clone()).await?;
+    /// let worker = Backplane::builder().channel("shop-prod").secret(secret).connect(broker).await?;
+    /// let (shown, changed) = (Notifier::with_backplane(&web, "stock"), Notifier::with_backplane(&worker, "stock"));
+    /// let mut view = shown.subscribe(&7u32);
+    /// changed.notify(&7);
+    /// assert_eq!(view.next().await, Some(()));
+    /// # Ok::<_, livestar::backplane::BackplaneError>(())
+    /// # }).unwrap();
+    /// ```
+    pub fn secret(mut self, secret: impl AsRef<[u8]>) -> Self {
+        self.secret = Some(Secret::new(secret.as_ref()));
+        self
+    }
+
+    /// A second secret accepted (never used to sign) while the secret rotates: deploy every
+    /// process with the new secret as `previous_secret`, then with it as `secret` and the old
+    /// one as `previous_secret`, then without the old one. No message is refused on the way.
+    ///
+    /// ```
+    /// use futures::StreamExt;
+    /// use livestar::backplane::{Backplane, MemoryBroker};
+    /// use livestar::invalidate::Notifier;
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let (old, new) = ("old-secret-0123456789abcdef", "new-secret-0123456789abcdef");
+    /// let broker = MemoryBroker::new();
+    /// // Halfway through a rotation: one process signs with the old secret, one with the new.
+    /// let a = Backplane::builder().channel("shop").secret(old).previous_secret(new).connect(broker.clone()).await?;
+    /// let b = Backplane::builder().channel("shop").secret(new).previous_secret(old).connect(broker).await?;
+    /// let (on_a, on_b) = (Notifier::with_backplane(&a, "stock"), Notifier::with_backplane(&b, "stock"));
+    /// let (mut view_a, mut view_b) = (on_a.subscribe(&1u32), on_b.subscribe(&1u32));
+    /// on_a.notify(&1);
+    /// on_b.notify(&1);
+    /// assert_eq!(view_a.next().await, Some(()));
+    /// assert_eq!(view_b.next().await, Some(()));
+    /// # Ok::<_, livestar::backplane::BackplaneError>(())
+    /// # }).unwrap();
+    /// ```
+    pub fn previous_secret(mut self, secret: impl AsRef<[u8]>) -> Self {
+        self.previous_secret = Some(Secret::new(secret.as_ref()));
+        self
+    }
+
     /// Subscribes through `transport` and starts the backplane's tasks (needs a tokio runtime).
     ///
-    /// Fails if the broker cannot be reached now; later outages are healed (see the
-    /// [module documentation](self)).
+    /// Fails if the broker cannot be reached now, or if a secret is shorter than 16 bytes;
+    /// later outages are healed (see the [module documentation](self)).
     ///
     /// ```
     /// use livestar::backplane::{Backplane, MemoryBroker};
@@ -438,6 +537,23 @@ impl BackplaneBuilder {
     /// ```
     pub async fn connect(self, transport: impl Transport) -> Result<Backplane, BackplaneError> {
         let transport: Arc<dyn Transport> = Arc::new(transport);
+        let keys = match &self.secret {
+            Some(secret) => Keys::new(secret, self.previous_secret.as_ref()),
+            None => {
+                tracing::warn!(
+                    broker = transport.name(),
+                    channel = %self.channel,
+                    "livestar backplane: NO SECRET CONFIGURED, messages are signed with the public \
+                     development key: anyone who can publish on this broker can write into every \
+                     browser. Call BackplaneBuilder::secret with a secret every process shares."
+                );
+                Keys::new(
+                    &Secret::new(DEVELOPMENT_SECRET.as_bytes()),
+                    self.previous_secret.as_ref(),
+                )
+            }
+        }
+        .map_err(|why| BackplaneError::new(transport.name(), why))?;
         let inbox = transport.subscribe(&self.channel).await?;
         let (outbox, queue) = mpsc::channel(10_000);
         let (status, _) = watch::channel(Status {
@@ -450,6 +566,8 @@ impl BackplaneBuilder {
             broker: transport.name(),
             max_payload: transport.max_payload(),
             max_message: self.max_message,
+            keys,
+            forged: AtomicUsize::new(0),
             listeners: Mutex::new(HashMap::new()),
             next_listener: AtomicU64::new(0),
             next_message: AtomicU64::new(0),
@@ -582,6 +700,30 @@ impl Backplane {
         self.inner.dropped.load(Ordering::Relaxed)
     }
 
+    /// Payloads received without a valid signature (not signed with this backplane's secret
+    /// for its channel, altered on the way, or not livestar messages at all): dropped, never
+    /// delivered. A rising count means someone else publishes on the channel, or a process
+    /// runs with another secret.
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use livestar::backplane::{Backplane, MemoryBroker, Transport};
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let broker = MemoryBroker::new();
+    /// let backplane = Backplane::builder().channel("shop").secret("0123456789abcdef").connect(broker.clone()).await?;
+    /// broker.publish("shop", &[Bytes::from("ls1\n0000000000000001\nh:hub\nr\n1:r: hi\n\n")]).await?;
+    /// while backplane.forged() == 0 {
+    ///     tokio::task::yield_now().await;
+    /// }
+    /// assert_eq!(backplane.forged(), 1);
+    /// # Ok::<_, livestar::backplane::BackplaneError>(())
+    /// # }).unwrap();
+    /// ```
+    pub fn forged(&self) -> usize {
+        self.inner.forged.load(Ordering::Relaxed)
+    }
+
     /// The broker's name (`"redis"`, `"nats"`, `"postgres"`, `"memory"`).
     ///
     /// ```
@@ -627,13 +769,20 @@ impl Backplane {
 
     /// The size `body` would have on the wire.
     pub(crate) fn encoded_len(&self, topic: &str, body_len: usize) -> usize {
-        4 + 17 + topic.len() + 3 + body_len
+        message::encoded_len(topic, body_len)
     }
 
     /// Queues a message for every other process; never waits.
     pub(crate) fn publish(&self, topic: &str, kind: Kind, body: Bytes) {
         let inner = &self.inner;
-        let encoded = message::encode(inner.origin, topic, kind, &body);
+        let encoded = message::encode(
+            &inner.keys,
+            &inner.channel,
+            inner.origin,
+            topic,
+            kind,
+            &body,
+        );
         let id = inner.next_message.fetch_add(1, Ordering::Relaxed);
         let payloads = message::split(inner.origin, id, encoded, inner.max_payload);
         if inner.outbox.try_send(payloads).is_err() {
@@ -648,10 +797,15 @@ impl Backplane {
 
 impl Inner {
     fn dispatch(&self, payload: Bytes) {
-        let message = match message::decode(&payload) {
+        let message = match message::decode(&self.keys, &self.channel, &payload) {
             Ok(message) => message,
-            Err(message::Garbage(why)) => {
-                tracing::warn!(broker = self.broker, channel = %self.channel, why, "livestar backplane: ignored a payload that is not ours");
+            Err(message::Refused::Forged(why)) => {
+                self.forged.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(broker = self.broker, channel = %self.channel, why, "livestar backplane: dropped a payload without a valid signature");
+                return;
+            }
+            Err(message::Refused::Garbage(why)) => {
+                tracing::warn!(broker = self.broker, channel = %self.channel, why, "livestar backplane: ignored a signed payload that does not parse");
                 return;
             }
         };

@@ -27,7 +27,8 @@ const MAX_NOTIFY: usize = 7900;
 /// Failures: when the listening connection drops (a restart, `pg_terminate_backend`, a
 /// network cut) the backplane reconnects with backoff and heals; a notify that fails
 /// reconnects once and, if that fails too, is dropped and logged. Connections use TLS-less
-/// transport (`NoTls`): use a local socket or a private network. The application name is
+/// transport (`NoTls`): `sslmode=require` fails to connect and `sslmode=prefer` stays plain
+/// text, so use a local socket or a private network (see [TLS](super#tls-to-the-broker)). The application name is
 /// `livestar` unless the URL sets `application_name`.
 ///
 /// ```no_run
