@@ -8,17 +8,14 @@
 //!
 //! A message larger than the broker's payload limit is split into chunks
 //! `ls1c\n<origin>\n<message id>\n<index>\n<count>\n<part>` published in order; receivers
-//! reassemble them.
-
-use std::collections::HashMap;
-use std::time::{Duration, Instant};
+//! reassemble them (see [`super::chunks`]).
 
 use bytes::{BufMut, Bytes, BytesMut};
 
 use super::auth::{Keys, TAG_HEX_LEN};
 
 const MAGIC: &str = "ls1\n";
-const CHUNK_MAGIC: &str = "ls1c\n";
+pub(crate) const CHUNK_MAGIC: &str = "ls1c\n";
 
 /// What a message asks its receivers to do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -201,73 +198,6 @@ pub(crate) fn split(origin: u64, id: u64, message: Bytes, limit: usize) -> Vec<B
         .collect()
 }
 
-struct Partial {
-    parts: Vec<Option<Bytes>>,
-    received: usize,
-    started: Instant,
-}
-
-/// Chunks waiting for the rest of their message. Incomplete messages are forgotten after
-/// [`Reassembly::TIMEOUT`].
-#[derive(Default)]
-pub(crate) struct Reassembly {
-    partial: HashMap<(u64, u64), Partial>,
-}
-
-impl Reassembly {
-    const TIMEOUT: Duration = Duration::from_secs(30);
-    const MAX_PARTS: usize = 4096;
-
-    /// The whole message if `payload` is not a chunk or completes one; `Ok(None)` while parts
-    /// are missing.
-    pub(crate) fn accept(&mut self, payload: Bytes) -> Result<Option<Bytes>, Garbage> {
-        let Some(rest) = payload.strip_prefix(CHUNK_MAGIC.as_bytes()) else {
-            return Ok(Some(payload));
-        };
-        let mut fields = rest.splitn(5, |&b| b == b'\n');
-        let mut number = |radix: u32| -> Result<u64, Garbage> {
-            fields
-                .next()
-                .and_then(|f| std::str::from_utf8(f).ok())
-                .and_then(|f| u64::from_str_radix(f, radix).ok())
-                .ok_or(Garbage("bad chunk header"))
-        };
-        let origin = number(16)?;
-        let id = number(16)?;
-        let index = number(10)? as usize;
-        let count = number(10)? as usize;
-        let part = fields.next().ok_or(Garbage("chunk has no part"))?;
-        if count == 0 || count > Self::MAX_PARTS || index >= count {
-            return Err(Garbage("bad chunk numbering"));
-        }
-        let part = payload.slice(payload.len() - part.len()..);
-
-        let now = Instant::now();
-        self.partial
-            .retain(|_, p| now.duration_since(p.started) < Self::TIMEOUT);
-        let entry = self.partial.entry((origin, id)).or_insert_with(|| Partial {
-            parts: vec![None; count],
-            received: 0,
-            started: now,
-        });
-        if entry.parts.len() != count {
-            return Err(Garbage("chunk count changed"));
-        }
-        if entry.parts[index].replace(part).is_none() {
-            entry.received += 1;
-        }
-        if entry.received < count {
-            return Ok(None);
-        }
-        let done = self.partial.remove(&(origin, id)).map(|p| p.parts);
-        let mut whole = BytesMut::new();
-        for part in done.into_iter().flatten().flatten() {
-            whole.put_slice(&part);
-        }
-        Ok(Some(whole.freeze()))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -302,26 +232,6 @@ mod tests {
         for junk in ["x", "1", "5:ab", "99999999999999999999999:a"] {
             assert!(decode_addressed(&Bytes::from(junk)).is_err(), "{junk:?}");
         }
-        let mut chunks = Reassembly::default();
-        for junk in ["ls1c\n", "ls1c\n1\n2\n3\n1\nx", "ls1c\n1\n2\n0\n0\nx"] {
-            assert!(chunks.accept(Bytes::from(junk)).is_err(), "{junk:?}");
-        }
-    }
-
-    #[test]
-    fn a_large_message_is_chunked_and_reassembled() {
-        let body = "é".repeat(20_000);
-        let message = encode(&keys(), "c", 1, "h:hub", Kind::Room, body.as_bytes());
-        let chunks = split(1, 9, message.clone(), 8000);
-        assert!(chunks.len() > 1);
-        assert!(chunks.iter().all(|c| c.len() <= 8000));
-        let mut reassembly = Reassembly::default();
-        let mut whole = None;
-        for chunk in chunks {
-            assert!(std::str::from_utf8(&chunk).is_ok());
-            whole = reassembly.accept(chunk).unwrap();
-        }
-        assert_eq!(whole, Some(message));
     }
 
     #[test]

@@ -35,12 +35,19 @@
 //!   Once it has subscribed again it *heals*: every subscription of every notifier on it wakes
 //!   once, and every hub room or session with a loader sends its current state again, so no
 //!   live view stays stale. [`Backplane::heals`] counts these.
-//! - **Publishing too fast**: up to 10,000 messages wait for the broker; beyond that new ones
-//!   are dropped and logged.
+//! - **Publishing too fast**: up to [`BackplaneBuilder::max_outbox`] bytes of messages (16 MiB
+//!   by default) wait for the broker; beyond that new ones are dropped, logged and counted
+//!   ([`Backplane::dropped`]).
 //! - **A payload too large for the broker** (Postgres `NOTIFY` takes under 8000 bytes) is split
 //!   into chunks published in order and reassembled by the receivers, up to
 //!   [`BackplaneBuilder::max_message`] (1 MiB by default); a hub send larger than that is
 //!   refused with [`SendError::TooLarge`](crate::hub::SendError) and delivered nowhere.
+//! - **Hostile floods**: a received payload over `max_message` is refused unread; chunks wait
+//!   in a table of at most 16 incomplete messages and twice `max_message` bytes (oldest
+//!   dropped first, and after 30 s), and nothing is reserved from a chunk header's claims.
+//!   Both are counted ([`Backplane::refused`], [`Backplane::pending_chunk_bytes`]). The
+//!   Postgres listener holds at most 4096 notifications; past that its connection is closed
+//!   and the backplane reconnects and heals, as for a lost connection.
 //! - **Forged, altered or foreign messages**: every message is signed (HMAC-SHA256 over the
 //!   channel name and the whole message) with the secret of [`BackplaneBuilder::secret`];
 //!   one without a valid signature is dropped, logged at `warn` and counted
@@ -67,10 +74,12 @@
 //! reads the messages (and the events they carry).
 
 mod auth;
+mod chunks;
 mod memory;
 pub(crate) mod message;
 #[cfg(feature = "nats")]
 mod nats;
+mod outbox;
 #[cfg(feature = "postgres")]
 mod postgres;
 #[cfg(feature = "redis")]
@@ -86,7 +95,7 @@ use bytes::Bytes;
 use futures::StreamExt;
 use futures::future::BoxFuture;
 use futures::stream::BoxStream;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 use tokio_util::sync::{CancellationToken, DropGuard};
 
 use auth::{Keys, Secret};
@@ -94,6 +103,7 @@ pub use memory::MemoryBroker;
 pub(crate) use message::Kind;
 #[cfg(feature = "nats")]
 pub use nats::Nats;
+use outbox::Outbox;
 #[cfg(feature = "postgres")]
 pub use postgres::Postgres;
 #[cfg(feature = "redis")]
@@ -329,8 +339,10 @@ struct Inner {
     listeners: Mutex<Listeners>,
     next_listener: AtomicU64,
     next_message: AtomicU64,
-    outbox: mpsc::Sender<Vec<Bytes>>,
+    outbox: Arc<Outbox>,
     dropped: AtomicUsize,
+    refused: AtomicUsize,
+    pending_chunk_bytes: AtomicUsize,
     status: watch::Sender<Status>,
 }
 
@@ -373,6 +385,7 @@ pub struct BackplaneBuilder {
     min_backoff: Duration,
     max_backoff: Duration,
     max_message: usize,
+    max_outbox: usize,
     secret: Option<Secret>,
     previous_secret: Option<Secret>,
 }
@@ -384,6 +397,7 @@ impl Default for BackplaneBuilder {
             min_backoff: Duration::from_millis(50),
             max_backoff: Duration::from_secs(5),
             max_message: 1024 * 1024,
+            max_outbox: 16 * 1024 * 1024,
             secret: None,
             previous_secret: None,
         }
@@ -456,6 +470,23 @@ impl BackplaneBuilder {
     /// ```
     pub fn max_message(mut self, bytes: usize) -> Self {
         self.max_message = bytes;
+        self
+    }
+
+    /// The most bytes of messages that wait for the broker while it is slow or away (16 MiB
+    /// by default); past it new messages are dropped and counted ([`Backplane::dropped`]).
+    ///
+    /// ```
+    /// use livestar::backplane::{Backplane, MemoryBroker};
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let backplane = Backplane::builder().max_outbox(4 * 1024 * 1024).connect(MemoryBroker::new()).await?;
+    /// assert_eq!(backplane.max_outbox(), 4 * 1024 * 1024);
+    /// # Ok::<_, livestar::backplane::BackplaneError>(())
+    /// # }).unwrap();
+    /// ```
+    pub fn max_outbox(mut self, bytes: usize) -> Self {
+        self.max_outbox = bytes;
         self
     }
 
@@ -555,7 +586,7 @@ impl BackplaneBuilder {
         }
         .map_err(|why| BackplaneError::new(transport.name(), why))?;
         let inbox = transport.subscribe(&self.channel).await?;
-        let (outbox, queue) = mpsc::channel(10_000);
+        let outbox = Arc::new(Outbox::new(self.max_outbox));
         let (status, _) = watch::channel(Status {
             connected: true,
             heals: 0,
@@ -571,15 +602,17 @@ impl BackplaneBuilder {
             listeners: Mutex::new(HashMap::new()),
             next_listener: AtomicU64::new(0),
             next_message: AtomicU64::new(0),
-            outbox,
+            outbox: outbox.clone(),
             dropped: AtomicUsize::new(0),
+            refused: AtomicUsize::new(0),
+            pending_chunk_bytes: AtomicUsize::new(0),
             status,
         });
         let stop = CancellationToken::new();
         tokio::spawn(publish_loop(
             transport.clone(),
             self.channel.clone(),
-            queue,
+            outbox,
             stop.clone(),
         ));
         tokio::spawn(receive_loop(
@@ -724,6 +757,64 @@ impl Backplane {
         self.inner.forged.load(Ordering::Relaxed)
     }
 
+    /// Payloads refused before their signature was checked: larger than
+    /// [`max_message`](Backplane::max_message), bad chunk headers, and incomplete chunked
+    /// messages dropped to keep the reassembly table within its bounds (at most 16 messages
+    /// and twice `max_message` bytes, oldest dropped first; see
+    /// [`pending_chunk_bytes`](Backplane::pending_chunk_bytes)) or after 30 s.
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use livestar::backplane::{Backplane, MemoryBroker, Transport};
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let broker = MemoryBroker::new();
+    /// let backplane = Backplane::builder().channel("shop").max_message(1024).connect(broker.clone()).await?;
+    /// broker.publish("shop", &[Bytes::from("x".repeat(2048))]).await?;
+    /// while backplane.refused() == 0 {
+    ///     tokio::task::yield_now().await;
+    /// }
+    /// assert_eq!(backplane.forged(), 0); // refused before the signature is even checked
+    /// # Ok::<_, livestar::backplane::BackplaneError>(())
+    /// # }).unwrap();
+    /// ```
+    pub fn refused(&self) -> usize {
+        self.inner.refused.load(Ordering::Relaxed)
+    }
+
+    /// The bytes held now by chunks of incomplete messages (each chunk counted with a 64-byte
+    /// overhead): at most twice [`max_message`](Backplane::max_message), whatever peers on
+    /// the broker send.
+    ///
+    /// ```
+    /// use livestar::backplane::{Backplane, MemoryBroker};
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let backplane = Backplane::connect(MemoryBroker::new()).await?;
+    /// assert_eq!(backplane.pending_chunk_bytes(), 0);
+    /// # Ok::<_, livestar::backplane::BackplaneError>(())
+    /// # }).unwrap();
+    /// ```
+    pub fn pending_chunk_bytes(&self) -> usize {
+        self.inner.pending_chunk_bytes.load(Ordering::Relaxed)
+    }
+
+    /// The most bytes of messages that wait for the broker; see
+    /// [`BackplaneBuilder::max_outbox`].
+    ///
+    /// ```
+    /// use livestar::backplane::{Backplane, MemoryBroker};
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let backplane = Backplane::connect(MemoryBroker::new()).await?;
+    /// assert_eq!(backplane.max_outbox(), 16 * 1024 * 1024); // the default
+    /// # Ok::<_, livestar::backplane::BackplaneError>(())
+    /// # }).unwrap();
+    /// ```
+    pub fn max_outbox(&self) -> usize {
+        self.inner.outbox.max_bytes()
+    }
+
     /// The broker's name (`"redis"`, `"nats"`, `"postgres"`, `"memory"`).
     ///
     /// ```
@@ -785,7 +876,7 @@ impl Backplane {
         );
         let id = inner.next_message.fetch_add(1, Ordering::Relaxed);
         let payloads = message::split(inner.origin, id, encoded, inner.max_payload);
-        if inner.outbox.try_send(payloads).is_err() {
+        if !inner.outbox.push(payloads) {
             inner.dropped.fetch_add(1, Ordering::Relaxed);
             tracing::warn!(
                 broker = inner.broker,
@@ -797,6 +888,11 @@ impl Backplane {
 
 impl Inner {
     fn dispatch(&self, payload: Bytes) {
+        if payload.len() > self.max_message {
+            self.refused.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(broker = self.broker, channel = %self.channel, bytes = payload.len(), "livestar backplane: refused a payload larger than max_message");
+            return;
+        }
         let message = match message::decode(&self.keys, &self.channel, &payload) {
             Ok(message) => message,
             Err(message::Refused::Forged(why)) => {
@@ -845,17 +941,18 @@ impl Inner {
 async fn publish_loop(
     transport: Arc<dyn Transport>,
     channel: String,
-    mut queue: mpsc::Receiver<Vec<Bytes>>,
+    outbox: Arc<Outbox>,
     stop: CancellationToken,
 ) {
     loop {
         let payloads = tokio::select! {
             _ = stop.cancelled() => return,
-            next = queue.recv() => match next { Some(p) => p, None => return },
+            next = outbox.next() => next,
         };
         if let Err(error) = transport.publish(&channel, &payloads).await {
             tracing::warn!(%error, "livestar backplane: publish failed, message dropped (views heal after reconnecting)");
         }
+        outbox.done();
     }
 }
 
@@ -866,7 +963,7 @@ async fn receive_loop(
     mut inbox: Inbox,
     stop: CancellationToken,
 ) {
-    let mut chunks = message::Reassembly::default();
+    let mut chunks = chunks::Reassembly::new(options.max_message);
     loop {
         loop {
             let next = tokio::select! {
@@ -875,13 +972,25 @@ async fn receive_loop(
             };
             let Some(inner) = inner.upgrade() else { return };
             match next {
-                Some(Incoming::Message(payload)) => match chunks.accept(payload) {
-                    Ok(Some(whole)) => inner.dispatch(whole),
-                    Ok(None) => {}
-                    Err(message::Garbage(why)) => {
-                        tracing::warn!(why, "livestar backplane: ignored a bad chunk")
+                Some(Incoming::Message(payload)) => {
+                    let dropped = chunks.dropped();
+                    let accepted = chunks.accept(payload);
+                    let newly_dropped = chunks.dropped() - dropped;
+                    inner
+                        .pending_chunk_bytes
+                        .store(chunks.pending_bytes(), Ordering::Relaxed);
+                    if newly_dropped > 0 {
+                        inner.refused.fetch_add(newly_dropped, Ordering::Relaxed);
                     }
-                },
+                    match accepted {
+                        Ok(Some(whole)) => inner.dispatch(whole),
+                        Ok(None) => {}
+                        Err(message::Garbage(why)) => {
+                            inner.refused.fetch_add(1, Ordering::Relaxed);
+                            tracing::warn!(why, "livestar backplane: ignored a bad chunk");
+                        }
+                    }
+                }
                 Some(Incoming::Resubscribed) => inner.heal(),
                 None => {
                     inner.status.send_modify(|s| s.connected = false);
@@ -914,7 +1023,10 @@ async fn receive_loop(
                 }
             }
         };
-        chunks = message::Reassembly::default();
+        chunks = chunks::Reassembly::new(options.max_message);
+        if let Some(inner) = inner.upgrade() {
+            inner.pending_chunk_bytes.store(0, Ordering::Relaxed);
+        }
         match inner.upgrade() {
             Some(inner) => inner.heal(),
             None => return,
