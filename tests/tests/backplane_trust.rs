@@ -169,9 +169,9 @@ macro_rules! trust {
             async fn an_unsigned_message_or_one_signed_with_another_secret_is_dropped_and_counted()
             {
                 super::an_unsigned_message_or_one_signed_with_another_secret_is_dropped_and_counted(
-                                    Broker::$broker,
-                                )
-                                .await;
+                                            Broker::$broker,
+                                        )
+                                        .await;
             }
             #[tokio::test]
             async fn a_genuine_message_altered_on_the_way_is_dropped_and_counted() {

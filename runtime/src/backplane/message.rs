@@ -28,6 +28,9 @@ pub enum Kind {
     Room,
     /// Send events (the body: `<len>:<session key><frames>`) to a session.
     Session,
+    /// The sender lost messages (its outbox overflowed, or a backlog was delayed): reload
+    /// everything once. Handled by the backplane, never by a topic's listener.
+    Heal,
 }
 
 impl Kind {
@@ -37,6 +40,7 @@ impl Kind {
             Kind::All => b'a',
             Kind::Room => b'r',
             Kind::Session => b's',
+            Kind::Heal => b'h',
         }
     }
 
@@ -46,6 +50,7 @@ impl Kind {
             "a" => Some(Kind::All),
             "r" => Some(Kind::Room),
             "s" => Some(Kind::Session),
+            "h" => Some(Kind::Heal),
             _ => None,
         }
     }

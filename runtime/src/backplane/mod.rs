@@ -34,10 +34,20 @@
 //!   jittered between 50 and 100 %.
 //!   Once it has subscribed again it *heals*: every subscription of every notifier on it wakes
 //!   once, and every hub room or session with a loader sends its current state again, so no
-//!   live view stays stale. [`Backplane::heals`] counts these.
-//! - **Publishing too fast**: up to [`BackplaneBuilder::max_outbox`] bytes of messages (16 MiB
-//!   by default) wait for the broker; beyond that new ones are dropped, logged and counted
-//!   ([`Backplane::dropped`]).
+//!   live view stays stale. [`Backplane::heals`] counts these. Heals run at a random point of
+//!   a window (1 s by default, [`BackplaneBuilder::heal_window`]) and at most once per window,
+//!   so processes that reconnect together, or a broker that flaps, do not reload everything
+//!   at once or again and again.
+//! - **Publishing while the broker is away**: messages wait in the outbox, in order, and a
+//!   failed publish is retried with the same backoff; once they went out, one *heal* message
+//!   follows, so a process that healed on its own before this backlog arrived reloads again
+//!   and ends on the current state, not on the backlog's.
+//! - **Publishing too fast, or a long outage**: up to [`BackplaneBuilder::max_outbox`] bytes of
+//!   messages (16 MiB by default) wait for the broker. When a message does not fit, the
+//!   backlog is not truncated: everything waiting, and everything sent until the broker is
+//!   back, is dropped and counted ([`Backplane::dropped`]), and one heal message replaces it:
+//!   every other process reloads everything once (views and rooms or sessions with a loader
+//!   end on the current state; sends to rooms without a loader are lost).
 //! - **A payload too large for the broker** (Postgres `NOTIFY` takes under 8000 bytes) is split
 //!   into chunks published in order and reassembled by the receivers, up to
 //!   [`BackplaneBuilder::max_message`] (1 MiB by default); a hub send larger than that is
@@ -75,6 +85,7 @@
 
 mod auth;
 mod chunks;
+mod heal;
 mod memory;
 pub(crate) mod message;
 #[cfg(feature = "nats")]
@@ -99,11 +110,12 @@ use tokio::sync::watch;
 use tokio_util::sync::{CancellationToken, DropGuard};
 
 use auth::{Keys, Secret};
+use heal::HealSchedule;
 pub use memory::MemoryBroker;
 pub(crate) use message::Kind;
 #[cfg(feature = "nats")]
 pub use nats::Nats;
-use outbox::Outbox;
+use outbox::{Entry, Outbox, Pushed};
 #[cfg(feature = "postgres")]
 pub use postgres::Postgres;
 #[cfg(feature = "redis")]
@@ -343,6 +355,7 @@ struct Inner {
     dropped: AtomicUsize,
     refused: AtomicUsize,
     pending_chunk_bytes: AtomicUsize,
+    heal_schedule: HealSchedule,
     status: watch::Sender<Status>,
 }
 
@@ -386,6 +399,7 @@ pub struct BackplaneBuilder {
     max_backoff: Duration,
     max_message: usize,
     max_outbox: usize,
+    heal_window: Duration,
     secret: Option<Secret>,
     previous_secret: Option<Secret>,
 }
@@ -398,6 +412,7 @@ impl Default for BackplaneBuilder {
             max_backoff: Duration::from_secs(5),
             max_message: 1024 * 1024,
             max_outbox: 16 * 1024 * 1024,
+            heal_window: Duration::from_secs(1),
             secret: None,
             previous_secret: None,
         }
@@ -487,6 +502,32 @@ impl BackplaneBuilder {
     /// ```
     pub fn max_outbox(mut self, bytes: usize) -> Self {
         self.max_outbox = bytes;
+        self
+    }
+
+    /// The window heals are spread over (1 s by default): a heal runs at a random point of
+    /// the window after it is requested (a reconnection, or a heal message from a process
+    /// that lost messages), requests meanwhile join it, and the next heal starts a whole
+    /// window after the last one. So processes that reconnect together do not reload every
+    /// view in the same instant, and a broker that flaps causes at most one heal per window.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use livestar::backplane::{Backplane, MemoryBroker};
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let broker = MemoryBroker::new();
+    /// let backplane = Backplane::builder()
+    ///     .heal_window(Duration::from_millis(50))
+    ///     .connect(broker.clone())
+    ///     .await?;
+    /// broker.interrupt();
+    /// assert_eq!(backplane.healed_after(0).await, 1);
+    /// # Ok::<_, livestar::backplane::BackplaneError>(())
+    /// # }).unwrap();
+    /// ```
+    pub fn heal_window(mut self, window: Duration) -> Self {
+        self.heal_window = window;
         self
     }
 
@@ -606,13 +647,24 @@ impl BackplaneBuilder {
             dropped: AtomicUsize::new(0),
             refused: AtomicUsize::new(0),
             pending_chunk_bytes: AtomicUsize::new(0),
+            heal_schedule: HealSchedule::new(self.heal_window),
             status,
         });
         let stop = CancellationToken::new();
+        let heal = message::encode(
+            &inner.keys,
+            &inner.channel,
+            inner.origin,
+            "",
+            Kind::Heal,
+            b"",
+        );
         tokio::spawn(publish_loop(
             transport.clone(),
-            self.channel.clone(),
+            Arc::downgrade(&inner),
+            self.clone(),
             outbox,
+            heal,
             stop.clone(),
         ));
         tokio::spawn(receive_loop(
@@ -681,7 +733,9 @@ impl Backplane {
         self.inner.status.borrow().connected
     }
 
-    /// How many times the backplane reconnected after losing its broker (and healed).
+    /// How many times the backplane healed: after reconnecting to its broker, or because
+    /// another process lost messages (its outbox overflowed or waited for the broker). Heals
+    /// requested close together count once (see [`BackplaneBuilder::heal_window`]).
     ///
     /// ```
     /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
@@ -718,7 +772,8 @@ impl Backplane {
         }
     }
 
-    /// Messages dropped because the broker was unreachable or the outbox was full.
+    /// Messages dropped because the outbox was full (they were replaced by one heal; see the
+    /// [module documentation](self)).
     ///
     /// ```
     /// use livestar::backplane::{Backplane, MemoryBroker};
@@ -876,18 +931,25 @@ impl Backplane {
         );
         let id = inner.next_message.fetch_add(1, Ordering::Relaxed);
         let payloads = message::split(inner.origin, id, encoded, inner.max_payload);
-        if !inner.outbox.push(payloads) {
-            inner.dropped.fetch_add(1, Ordering::Relaxed);
-            tracing::warn!(
-                broker = inner.broker,
-                "livestar backplane: outbox full, dropped a message"
-            );
+        match inner.outbox.push(payloads) {
+            Pushed::Queued => {}
+            Pushed::Overflowed(backlog) => {
+                inner.dropped.fetch_add(backlog + 1, Ordering::Relaxed);
+                tracing::warn!(
+                    broker = inner.broker,
+                    dropped = backlog + 1,
+                    "livestar backplane: outbox full; its messages are dropped and replaced by one heal (every other process reloads everything once the broker is back)"
+                );
+            }
+            Pushed::Covered => {
+                inner.dropped.fetch_add(1, Ordering::Relaxed);
+            }
         }
     }
 }
 
 impl Inner {
-    fn dispatch(&self, payload: Bytes) {
+    fn dispatch(self: &Arc<Self>, payload: Bytes) {
         if payload.len() > self.max_message {
             self.refused.fetch_add(1, Ordering::Relaxed);
             tracing::warn!(broker = self.broker, channel = %self.channel, bytes = payload.len(), "livestar backplane: refused a payload larger than max_message");
@@ -908,6 +970,14 @@ impl Inner {
         if message.origin == self.origin {
             return;
         }
+        if message.kind == Kind::Heal {
+            tracing::info!(
+                broker = self.broker,
+                "livestar backplane: another process lost messages, healing"
+            );
+            self.request_heal();
+            return;
+        }
         let listeners: Vec<Arc<dyn Listener>> = lock(&self.listeners)
             .get(&message.topic)
             .map(|list| list.iter().map(|(_, l)| l.clone()).collect())
@@ -917,11 +987,26 @@ impl Inner {
         }
     }
 
-    fn heal(&self) {
-        self.status.send_modify(|s| {
-            s.connected = true;
-            s.heals += 1;
+    /// Plans a heal within the heal window (see [`BackplaneBuilder::heal_window`]).
+    fn request_heal(self: &Arc<Self>) {
+        let Some(at) = self
+            .heal_schedule
+            .plan(tokio::time::Instant::now(), fastrand::f64())
+        else {
+            return;
+        };
+        let inner = Arc::downgrade(self);
+        tokio::spawn(async move {
+            tokio::time::sleep_until(at).await;
+            if let Some(inner) = inner.upgrade() {
+                inner.heal_schedule.started(tokio::time::Instant::now());
+                inner.heal();
+            }
         });
+    }
+
+    fn heal(&self) {
+        self.status.send_modify(|s| s.heals += 1);
         let listeners: Vec<Arc<dyn Listener>> = lock(&self.listeners)
             .values()
             .flatten()
@@ -938,22 +1023,59 @@ impl Inner {
     }
 }
 
+/// Publishes the outbox in order. A failed publish is retried with backoff (the outbox fills
+/// meanwhile, and overflows into a heal); the backlog that went out late is followed by a
+/// heal.
 async fn publish_loop(
     transport: Arc<dyn Transport>,
-    channel: String,
+    inner: Weak<Inner>,
+    options: BackplaneBuilder,
     outbox: Arc<Outbox>,
+    heal: Bytes,
     stop: CancellationToken,
 ) {
+    let mut attempt: u32 = 0;
     loop {
-        let payloads = tokio::select! {
+        let entry = tokio::select! {
             _ = stop.cancelled() => return,
             next = outbox.next() => next,
         };
-        if let Err(error) = transport.publish(&channel, &payloads).await {
-            tracing::warn!(%error, "livestar backplane: publish failed, message dropped (views heal after reconnecting)");
+        let payloads = match &entry {
+            Entry::Message(payloads) => payloads.as_slice(),
+            Entry::Heal => std::slice::from_ref(&heal),
+        };
+        match transport.publish(&options.channel, payloads).await {
+            Ok(()) => {
+                attempt = 0;
+                outbox.published();
+            }
+            Err(error) => {
+                let covered = outbox.failed();
+                if covered > 0
+                    && let Some(inner) = inner.upgrade()
+                {
+                    inner.dropped.fetch_add(covered, Ordering::Relaxed);
+                }
+                tracing::warn!(%error, attempt, "livestar backplane: publish failed; retrying (messages wait in the outbox, up to max_outbox)");
+                tokio::select! {
+                    _ = stop.cancelled() => return,
+                    () = tokio::time::sleep(backoff(&options, attempt)) => {}
+                }
+                attempt = attempt.saturating_add(1);
+            }
         }
-        outbox.done();
     }
+}
+
+/// The delay before reconnection attempt `attempt`: doubling from the smallest to the largest
+/// backoff, jittered (50 to 100 % of it), so processes that lost the broker together do not
+/// all come back in the same instant.
+fn backoff(options: &BackplaneBuilder, attempt: u32) -> Duration {
+    let ceiling = options
+        .min_backoff
+        .saturating_mul(2u32.saturating_pow(attempt.min(16)))
+        .min(options.max_backoff);
+    ceiling.mul_f64(0.5 + fastrand::f64() / 2.0)
 }
 
 async fn receive_loop(
@@ -991,7 +1113,10 @@ async fn receive_loop(
                         }
                     }
                 }
-                Some(Incoming::Resubscribed) => inner.heal(),
+                Some(Incoming::Resubscribed) => {
+                    inner.status.send_modify(|s| s.connected = true);
+                    inner.request_heal();
+                }
                 None => {
                     inner.status.send_modify(|s| s.connected = false);
                     tracing::warn!(
@@ -1004,13 +1129,7 @@ async fn receive_loop(
         }
         let mut attempt: u32 = 0;
         inbox = loop {
-            let ceiling = options
-                .min_backoff
-                .saturating_mul(2u32.saturating_pow(attempt.min(16)))
-                .min(options.max_backoff);
-            // Jitter (50 to 100 % of the delay), so processes that lost the broker together do
-            // not all come back in the same instant.
-            let delay = ceiling.mul_f64(0.5 + fastrand::f64() / 2.0);
+            let delay = backoff(&options, attempt);
             tokio::select! {
                 _ = stop.cancelled() => return,
                 () = tokio::time::sleep(delay) => {}
@@ -1028,7 +1147,10 @@ async fn receive_loop(
             inner.pending_chunk_bytes.store(0, Ordering::Relaxed);
         }
         match inner.upgrade() {
-            Some(inner) => inner.heal(),
+            Some(inner) => {
+                inner.status.send_modify(|s| s.connected = true);
+                inner.request_heal();
+            }
             None => return,
         }
     }
