@@ -33,9 +33,7 @@ async fn forged_reaches(backplane: &Backplane, count: usize) {
     assert_eq!(backplane.forged(), count);
 }
 
-async fn an_unsigned_message_or_one_signed_with_another_secret_is_dropped_and_counted(
-    broker: Broker,
-) {
+async fn unsigned_or_foreign_signed_messages_are_dropped_and_counted(broker: Broker) {
     let Some(rig) = Rig::new(broker).await else {
         return;
     };
@@ -166,12 +164,9 @@ macro_rules! trust {
             use super::*;
 
             #[tokio::test]
-            async fn an_unsigned_message_or_one_signed_with_another_secret_is_dropped_and_counted()
-            {
-                super::an_unsigned_message_or_one_signed_with_another_secret_is_dropped_and_counted(
-                                            Broker::$broker,
-                                        )
-                                        .await;
+            async fn unsigned_or_foreign_signed_messages_are_dropped_and_counted() {
+                super::unsigned_or_foreign_signed_messages_are_dropped_and_counted(Broker::$broker)
+                    .await;
             }
             #[tokio::test]
             async fn a_genuine_message_altered_on_the_way_is_dropped_and_counted() {

@@ -121,7 +121,10 @@ pub use postgres::Postgres;
 #[cfg(feature = "redis")]
 pub use redis::Redis;
 
-/// The channel used unless [`BackplaneBuilder::channel`] names another.
+/// The channel used unless [`BackplaneBuilder::channel`] names another. Connecting with it logs
+/// a warning: every app and environment that keeps it shares one channel, and on a shared
+/// Redis server staging and production would see each other's sends (pub/sub ignores
+/// `SELECT`). Name the app and the environment instead (`"shop-prod"`).
 ///
 /// ```
 /// assert_eq!(livestar::backplane::DEFAULT_CHANNEL, "livestar");
@@ -421,7 +424,10 @@ impl Default for BackplaneBuilder {
 
 impl BackplaneBuilder {
     /// The broker channel (Redis channel, NATS subject, Postgres channel) all processes of one
-    /// app share. Use one per app or environment. Postgres channel names are at most 63 bytes.
+    /// app share. Name the app and the environment (`"shop-prod"`, `"shop-staging"`): Redis
+    /// pub/sub ignores the database number, so two environments on one server with the same
+    /// channel see each other's sends. Without it the backplane uses [`DEFAULT_CHANNEL`] and
+    /// logs a warning when connecting. Postgres channel names are at most 63 bytes.
     ///
     /// ```
     /// use futures::StreamExt;
@@ -609,6 +615,9 @@ impl BackplaneBuilder {
     /// ```
     pub async fn connect(self, transport: impl Transport) -> Result<Backplane, BackplaneError> {
         let transport: Arc<dyn Transport> = Arc::new(transport);
+        if let Some(warning) = default_channel_warning(&self.channel) {
+            tracing::warn!(broker = transport.name(), "{warning}");
+        }
         let keys = match &self.secret {
             Some(secret) => Keys::new(secret, self.previous_secret.as_ref()),
             None => {
@@ -868,6 +877,24 @@ impl Backplane {
     /// ```
     pub fn max_outbox(&self) -> usize {
         self.inner.outbox.max_bytes()
+    }
+
+    /// The channel this backplane publishes and listens on.
+    ///
+    /// ```
+    /// use livestar::backplane::{Backplane, MemoryBroker, DEFAULT_CHANNEL};
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let named = Backplane::builder().channel("shop-prod").connect(MemoryBroker::new()).await?;
+    /// assert_eq!(named.channel(), "shop-prod");
+    /// // Logs a warning: the default is shared by everyone who keeps it.
+    /// let default = Backplane::connect(MemoryBroker::new()).await?;
+    /// assert_eq!(default.channel(), DEFAULT_CHANNEL);
+    /// # Ok::<_, livestar::backplane::BackplaneError>(())
+    /// # }).unwrap();
+    /// ```
+    pub fn channel(&self) -> &str {
+        &self.inner.channel
     }
 
     /// The broker's name (`"redis"`, `"nats"`, `"postgres"`, `"memory"`).
@@ -1156,8 +1183,32 @@ async fn receive_loop(
     }
 }
 
+/// The warning logged when connecting on `channel`, if it is the built-in default.
+fn default_channel_warning(channel: &str) -> Option<String> {
+    (channel == DEFAULT_CHANNEL).then(|| {
+        format!(
+            "livestar backplane: connected on the default channel {DEFAULT_CHANNEL:?}, shared by \
+             every app and environment that keeps it; name yours with \
+             Backplane::builder().channel(\"<app>-<environment>\")"
+        )
+    })
+}
+
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_channel_is_warned_about_with_what_to_write_instead() {
+        let warning = default_channel_warning(DEFAULT_CHANNEL).unwrap_or_default();
+        assert!(warning.contains("default channel"), "{warning}");
+        assert!(warning.contains(".channel("), "{warning}");
+        assert_eq!(default_channel_warning("shop-prod"), None);
+    }
 }
