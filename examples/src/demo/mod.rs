@@ -173,12 +173,39 @@ impl From<livestar::backplane::BackplaneError> for StartError {
     }
 }
 
+/// The secret the demo's backplane signs its messages with: `LIVESTAR_BACKPLANE_SECRET`
+/// (`from_env`), or, when it is unset or empty, the public development secret, announced with
+/// a loud warning on stderr. Every demo process sharing a broker must have the same one.
+///
+/// ```
+/// use livestar_examples::demo::backplane_secret;
+///
+/// assert_eq!(backplane_secret(Some("s3cr3t-from-the-vault".into())), "s3cr3t-from-the-vault");
+/// assert_eq!(backplane_secret(None), livestar::backplane::DEVELOPMENT_SECRET);
+/// ```
+pub fn backplane_secret(from_env: Option<String>) -> String {
+    match from_env.filter(|s| !s.is_empty()) {
+        Some(secret) => secret,
+        None => {
+            eprintln!(
+                "WARNING: LIVESTAR_BACKPLANE_SECRET is not set: the backplane signs with the public \
+                 development secret, so anyone who can publish on the broker can write into every \
+                 browser. Set it (the same in every process) to at least 16 random bytes, e.g. \
+                 `export LIVESTAR_BACKPLANE_SECRET=$(openssl rand -hex 32)`."
+            );
+            livestar::backplane::DEVELOPMENT_SECRET.to_owned()
+        }
+    }
+}
+
 /// Connects the store and the backplane of `config` and builds the app state.
 ///
 /// # Errors
 /// The broker cannot be reached, or the Datastar file cannot be read.
 pub async fn app(config: &Config) -> Result<App, StartError> {
     let channel = config.namespace.clone();
+    // Read only when a broker is configured: the in-memory demo has no backplane to sign for.
+    let secret = || backplane_secret(std::env::var("LIVESTAR_BACKPLANE_SECRET").ok());
     let (store, backplane): (SharedStore, Option<Backplane>) = match &config.backend {
         Backend::Memory => (Arc::new(Memory::new()), None),
         Backend::Redis(url) => (
@@ -186,6 +213,7 @@ pub async fn app(config: &Config) -> Result<App, StartError> {
             Some(
                 Backplane::builder()
                     .channel(channel)
+                    .secret(secret())
                     .connect(Redis::new(url)?)
                     .await?,
             ),
@@ -195,6 +223,7 @@ pub async fn app(config: &Config) -> Result<App, StartError> {
             Some(
                 Backplane::builder()
                     .channel(channel)
+                    .secret(secret())
                     .connect(Nats::new(url).await?)
                     .await?,
             ),
@@ -204,6 +233,7 @@ pub async fn app(config: &Config) -> Result<App, StartError> {
             Some(
                 Backplane::builder()
                     .channel(store::sanitize(&channel))
+                    .secret(secret())
                     .connect(Postgres::new(url)?)
                     .await?,
             ),

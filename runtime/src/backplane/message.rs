@@ -1,21 +1,21 @@
 //! The text format of backplane messages, and chunking for brokers with small payloads.
 //!
-//! A message is `ls1\n<origin>\n<topic>\n<kind>\n<body>`: the origin is the sending backplane's
-//! random id (a process ignores its own messages: it delivered them locally already), the topic
-//! names the notifier or hub, the kind is one letter. Every part is UTF-8, so the text fits
-//! Postgres `NOTIFY`.
+//! A message is `ls1\n<tag>\n<origin>\n<topic>\n<kind>\n<body>`: the tag is the HMAC-SHA256 of
+//! the channel and everything after the tag line, in hex (see [`super::auth`]); the origin is
+//! the sending backplane's random id (a process ignores its own messages: it delivered them
+//! locally already), the topic names the notifier or hub, the kind is one letter. Every part is
+//! UTF-8, so the text fits Postgres `NOTIFY`.
 //!
 //! A message larger than the broker's payload limit is split into chunks
 //! `ls1c\n<origin>\n<message id>\n<index>\n<count>\n<part>` published in order; receivers
-//! reassemble them.
-
-use std::collections::HashMap;
-use std::time::{Duration, Instant};
+//! reassemble them (see [`super::chunks`]).
 
 use bytes::{BufMut, Bytes, BytesMut};
 
+use super::auth::{Keys, TAG_HEX_LEN};
+
 const MAGIC: &str = "ls1\n";
-const CHUNK_MAGIC: &str = "ls1c\n";
+pub(crate) const CHUNK_MAGIC: &str = "ls1c\n";
 
 /// What a message asks its receivers to do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -28,6 +28,9 @@ pub enum Kind {
     Room,
     /// Send events (the body: `<len>:<session key><frames>`) to a session.
     Session,
+    /// The sender lost messages (its outbox overflowed, or a backlog was delayed): reload
+    /// everything once. Handled by the backplane, never by a topic's listener.
+    Heal,
 }
 
 impl Kind {
@@ -37,6 +40,7 @@ impl Kind {
             Kind::All => b'a',
             Kind::Room => b'r',
             Kind::Session => b's',
+            Kind::Heal => b'h',
         }
     }
 
@@ -46,6 +50,7 @@ impl Kind {
             "a" => Some(Kind::All),
             "r" => Some(Kind::Room),
             "s" => Some(Kind::Session),
+            "h" => Some(Kind::Heal),
             _ => None,
         }
     }
@@ -60,15 +65,33 @@ pub(crate) struct Message {
     pub(crate) body: Bytes,
 }
 
-pub(crate) fn encode(origin: u64, topic: &str, kind: Kind, body: &[u8]) -> Bytes {
-    let mut buf = BytesMut::with_capacity(MAGIC.len() + 20 + topic.len() + 3 + body.len());
+/// The bytes a message of `body_len` bytes on `topic` takes on the wire (before chunking).
+pub(crate) fn encoded_len(topic: &str, body_len: usize) -> usize {
+    MAGIC.len() + TAG_HEX_LEN + 1 + 17 + topic.len() + 3 + body_len
+}
+
+/// A message signed with `keys` for `channel`.
+pub(crate) fn encode(
+    keys: &Keys,
+    channel: &str,
+    origin: u64,
+    topic: &str,
+    kind: Kind,
+    body: &[u8],
+) -> Bytes {
+    let mut buf = BytesMut::with_capacity(encoded_len(topic, body.len()));
     buf.put_slice(MAGIC.as_bytes());
+    buf.put_bytes(b'0', TAG_HEX_LEN);
+    buf.put_u8(b'\n');
+    let content = buf.len();
     buf.put_slice(format!("{origin:016x}\n").as_bytes());
     buf.put_slice(topic.as_bytes());
     buf.put_u8(b'\n');
     buf.put_u8(kind.letter());
     buf.put_u8(b'\n');
     buf.put_slice(body);
+    let tag = keys.sign(channel, &buf[content..]);
+    buf[MAGIC.len()..MAGIC.len() + TAG_HEX_LEN].copy_from_slice(&tag);
     buf.freeze()
 }
 
@@ -76,24 +99,41 @@ pub(crate) fn encode(origin: u64, topic: &str, kind: Kind, body: &[u8]) -> Bytes
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) struct Garbage(pub(crate) &'static str);
 
-pub(crate) fn decode(payload: &Bytes) -> Result<Message, Garbage> {
+/// Why a payload was not delivered.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Refused {
+    /// No valid tag: not signed with our secret for this channel (or altered on the way).
+    Forged(&'static str),
+    /// Signed by us but malformed (a bug or a version mismatch).
+    Garbage(&'static str),
+}
+
+/// The message in `payload` if it carries a valid tag for `channel` under `keys`.
+pub(crate) fn decode(keys: &Keys, channel: &str, payload: &Bytes) -> Result<Message, Refused> {
     let rest = payload
         .strip_prefix(MAGIC.as_bytes())
-        .ok_or(Garbage("not a livestar message"))?;
-    let mut parts = rest.splitn(4, |&b| b == b'\n');
-    let origin = parts.next().ok_or(Garbage("no origin"))?;
-    let topic = parts.next().ok_or(Garbage("no topic"))?;
-    let kind = parts.next().ok_or(Garbage("no kind"))?;
-    let body = parts.next().ok_or(Garbage("no body"))?;
+        .ok_or(Refused::Forged("not a livestar message"))?;
+    if rest.len() <= TAG_HEX_LEN || rest[TAG_HEX_LEN] != b'\n' {
+        return Err(Refused::Forged("no tag"));
+    }
+    let (tag, content) = (&rest[..TAG_HEX_LEN], &rest[TAG_HEX_LEN + 1..]);
+    if !keys.verify(channel, content, tag) {
+        return Err(Refused::Forged("the tag does not match"));
+    }
+    let mut parts = content.splitn(4, |&b| b == b'\n');
+    let origin = parts.next().ok_or(Refused::Garbage("no origin"))?;
+    let topic = parts.next().ok_or(Refused::Garbage("no topic"))?;
+    let kind = parts.next().ok_or(Refused::Garbage("no kind"))?;
+    let body = parts.next().ok_or(Refused::Garbage("no body"))?;
     let origin = std::str::from_utf8(origin)
         .ok()
         .and_then(|o| u64::from_str_radix(o, 16).ok())
-        .ok_or(Garbage("bad origin"))?;
-    let topic = std::str::from_utf8(topic).map_err(|_| Garbage("topic is not UTF-8"))?;
+        .ok_or(Refused::Garbage("bad origin"))?;
+    let topic = std::str::from_utf8(topic).map_err(|_| Refused::Garbage("topic is not UTF-8"))?;
     let kind = std::str::from_utf8(kind)
         .ok()
         .and_then(Kind::from_letter)
-        .ok_or(Garbage("unknown kind"))?;
+        .ok_or(Refused::Garbage("unknown kind"))?;
     let start = payload.len() - body.len();
     Ok(Message {
         origin,
@@ -163,81 +203,20 @@ pub(crate) fn split(origin: u64, id: u64, message: Bytes, limit: usize) -> Vec<B
         .collect()
 }
 
-struct Partial {
-    parts: Vec<Option<Bytes>>,
-    received: usize,
-    started: Instant,
-}
-
-/// Chunks waiting for the rest of their message. Incomplete messages are forgotten after
-/// [`Reassembly::TIMEOUT`].
-#[derive(Default)]
-pub(crate) struct Reassembly {
-    partial: HashMap<(u64, u64), Partial>,
-}
-
-impl Reassembly {
-    const TIMEOUT: Duration = Duration::from_secs(30);
-    const MAX_PARTS: usize = 4096;
-
-    /// The whole message if `payload` is not a chunk or completes one; `Ok(None)` while parts
-    /// are missing.
-    pub(crate) fn accept(&mut self, payload: Bytes) -> Result<Option<Bytes>, Garbage> {
-        let Some(rest) = payload.strip_prefix(CHUNK_MAGIC.as_bytes()) else {
-            return Ok(Some(payload));
-        };
-        let mut fields = rest.splitn(5, |&b| b == b'\n');
-        let mut number = |radix: u32| -> Result<u64, Garbage> {
-            fields
-                .next()
-                .and_then(|f| std::str::from_utf8(f).ok())
-                .and_then(|f| u64::from_str_radix(f, radix).ok())
-                .ok_or(Garbage("bad chunk header"))
-        };
-        let origin = number(16)?;
-        let id = number(16)?;
-        let index = number(10)? as usize;
-        let count = number(10)? as usize;
-        let part = fields.next().ok_or(Garbage("chunk has no part"))?;
-        if count == 0 || count > Self::MAX_PARTS || index >= count {
-            return Err(Garbage("bad chunk numbering"));
-        }
-        let part = payload.slice(payload.len() - part.len()..);
-
-        let now = Instant::now();
-        self.partial
-            .retain(|_, p| now.duration_since(p.started) < Self::TIMEOUT);
-        let entry = self.partial.entry((origin, id)).or_insert_with(|| Partial {
-            parts: vec![None; count],
-            received: 0,
-            started: now,
-        });
-        if entry.parts.len() != count {
-            return Err(Garbage("chunk count changed"));
-        }
-        if entry.parts[index].replace(part).is_none() {
-            entry.received += 1;
-        }
-        if entry.received < count {
-            return Ok(None);
-        }
-        let done = self.partial.remove(&(origin, id)).map(|p| p.parts);
-        let mut whole = BytesMut::new();
-        for part in done.into_iter().flatten().flatten() {
-            whole.put_slice(&part);
-        }
-        Ok(Some(whole.freeze()))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::backplane::auth::Secret;
+
+    fn keys() -> Keys {
+        Keys::new(&Secret::new(b"0123456789abcdef"), None).unwrap()
+    }
 
     #[test]
     fn a_message_survives_encoding() {
-        let bytes = encode(7, "n:todos", Kind::Key, b"user\n42");
-        let message = decode(&bytes).unwrap();
+        let bytes = encode(&keys(), "c", 7, "n:todos", Kind::Key, b"user\n42");
+        assert_eq!(bytes.len(), encoded_len("n:todos", 7));
+        let message = decode(&keys(), "c", &bytes).unwrap();
         assert_eq!(message.origin, 7);
         assert_eq!(message.topic, "n:todos");
         assert_eq!(message.kind, Kind::Key);
@@ -247,30 +226,38 @@ mod tests {
     #[test]
     fn garbage_is_rejected_not_panicking() {
         for junk in ["", "hello", "ls1\n", "ls1\nzz\nt\nk\n", "ls1\n01\nt\nq\nx"] {
-            assert!(decode(&Bytes::from(junk)).is_err(), "{junk:?}");
+            assert!(
+                matches!(
+                    decode(&keys(), "c", &Bytes::from(junk)),
+                    Err(Refused::Forged(_))
+                ),
+                "{junk:?}"
+            );
         }
         for junk in ["x", "1", "5:ab", "99999999999999999999999:a"] {
             assert!(decode_addressed(&Bytes::from(junk)).is_err(), "{junk:?}");
         }
-        let mut chunks = Reassembly::default();
-        for junk in ["ls1c\n", "ls1c\n1\n2\n3\n1\nx", "ls1c\n1\n2\n0\n0\nx"] {
-            assert!(chunks.accept(Bytes::from(junk)).is_err(), "{junk:?}");
-        }
     }
 
     #[test]
-    fn a_large_message_is_chunked_and_reassembled() {
-        let body = "é".repeat(20_000);
-        let message = encode(1, "h:hub", Kind::Room, body.as_bytes());
-        let chunks = split(1, 9, message.clone(), 8000);
-        assert!(chunks.len() > 1);
-        assert!(chunks.iter().all(|c| c.len() <= 8000));
-        let mut reassembly = Reassembly::default();
-        let mut whole = None;
-        for chunk in chunks {
-            assert!(std::str::from_utf8(&chunk).is_ok());
-            whole = reassembly.accept(chunk).unwrap();
+    fn a_message_altered_anywhere_is_forged() {
+        let bytes = encode(&keys(), "c", 7, "h:hub", Kind::Room, b"6:random: hi\n\n");
+        for at in 0..bytes.len() {
+            let mut altered = bytes.to_vec();
+            altered[at] ^= 0x01;
+            assert!(
+                decode(&keys(), "c", &Bytes::from(altered)).is_err(),
+                "byte {at} altered"
+            );
         }
-        assert_eq!(whole, Some(message));
+        assert!(matches!(
+            decode(&keys(), "other", &bytes),
+            Err(Refused::Forged(_))
+        ));
+        let other = Keys::new(&Secret::new(b"fedcba9876543210"), None).unwrap();
+        assert!(matches!(
+            decode(&other, "c", &bytes),
+            Err(Refused::Forged(_))
+        ));
     }
 }

@@ -34,19 +34,63 @@
 //!   jittered between 50 and 100 %.
 //!   Once it has subscribed again it *heals*: every subscription of every notifier on it wakes
 //!   once, and every hub room or session with a loader sends its current state again, so no
-//!   live view stays stale. [`Backplane::heals`] counts these.
-//! - **Publishing too fast**: up to 10,000 messages wait for the broker; beyond that new ones
-//!   are dropped and logged.
+//!   live view stays stale. [`Backplane::heals`] counts these. Heals run at a random point of
+//!   a window (1 s by default, [`BackplaneBuilder::heal_window`]) and at most once per window,
+//!   so processes that reconnect together, or a broker that flaps, do not reload everything
+//!   at once or again and again.
+//! - **Publishing while the broker is away**: messages wait in the outbox, in order, and a
+//!   failed publish is retried with the same backoff; once they went out, one *heal* message
+//!   follows, so a process that healed on its own before this backlog arrived reloads again
+//!   and ends on the current state, not on the backlog's.
+//! - **Publishing too fast, or a long outage**: up to [`BackplaneBuilder::max_outbox`] bytes of
+//!   messages (16 MiB by default) wait for the broker. When a message does not fit, the
+//!   backlog is not truncated: everything waiting, and everything sent until the broker is
+//!   back, is dropped and counted ([`Backplane::dropped`]), and one heal message replaces it:
+//!   every other process reloads everything once (views and rooms or sessions with a loader
+//!   end on the current state; sends to rooms without a loader are lost).
 //! - **A payload too large for the broker** (Postgres `NOTIFY` takes under 8000 bytes) is split
 //!   into chunks published in order and reassembled by the receivers, up to
 //!   [`BackplaneBuilder::max_message`] (1 MiB by default); a hub send larger than that is
 //!   refused with [`SendError::TooLarge`](crate::hub::SendError) and delivered nowhere.
-//! - **Garbage** published on the channel by someone else is logged at `warn` and ignored.
+//! - **Hostile floods**: a received payload over `max_message` is refused unread; chunks wait
+//!   in a table of at most 16 incomplete messages and twice `max_message` bytes (oldest
+//!   dropped first, and after 30 s), and nothing is reserved from a chunk header's claims.
+//!   Both are counted ([`Backplane::refused`], [`Backplane::pending_chunk_bytes`]). The
+//!   Postgres listener holds at most 4096 notifications; past that its connection is closed
+//!   and the backplane reconnects and heals, as for a lost connection.
+//! - **Forged, altered or foreign messages**: every message is signed (HMAC-SHA256 over the
+//!   channel name and the whole message) with the secret of [`BackplaneBuilder::secret`];
+//!   one without a valid signature is dropped, logged at `warn` and counted
+//!   ([`Backplane::forged`]), never delivered. Without a configured secret the public
+//!   [`DEVELOPMENT_SECRET`] is used and connecting logs a warning. Signatures do not stop a
+//!   peer that has the secret, nor the replay of a message recorded on the same channel.
+//!
+//! # TLS to the broker
+//! What the features of this crate build (checked against the client crates' sources):
+//! - **NATS**: works. `async-nats` is built with its default features (rustls with `ring`,
+//!   the system's root certificates): a `tls://host:4222` URL requires TLS, and a server that
+//!   announces `tls_required` is upgraded to TLS. [`Nats::new`](Nats) sets no client
+//!   certificate and no extra root certificate, so a server with a private CA or mutual TLS
+//!   needs a custom [`Transport`] built on `async_nats::ConnectOptions`.
+//! - **Redis**: not built. `redis` is compiled without `tls-rustls` or `tls-native-tls`, so a
+//!   `rediss://` URL is refused when the transport is created (`can't connect with TLS, the
+//!   feature is not enabled`); reach Redis over a private network or a TLS tunnel (stunnel,
+//!   a service mesh).
+//! - **Postgres**: not built. Connections use `tokio_postgres::NoTls`: with
+//!   `sslmode=require` connecting fails, and with the default `sslmode=prefer` the connection
+//!   is plain text. Use a local socket, a private network or a tunnel.
+//!
+//! Signatures protect what is delivered, not what is read: without TLS, anyone on the path
+//! reads the messages (and the events they carry).
 
+mod auth;
+mod chunks;
+mod heal;
 mod memory;
 pub(crate) mod message;
 #[cfg(feature = "nats")]
 mod nats;
+mod outbox;
 #[cfg(feature = "postgres")]
 mod postgres;
 #[cfg(feature = "redis")]
@@ -62,24 +106,39 @@ use bytes::Bytes;
 use futures::StreamExt;
 use futures::future::BoxFuture;
 use futures::stream::BoxStream;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 use tokio_util::sync::{CancellationToken, DropGuard};
 
+use auth::{Keys, Secret};
+use heal::HealSchedule;
 pub use memory::MemoryBroker;
 pub(crate) use message::Kind;
 #[cfg(feature = "nats")]
 pub use nats::Nats;
+use outbox::{Entry, Outbox, Pushed};
 #[cfg(feature = "postgres")]
 pub use postgres::Postgres;
 #[cfg(feature = "redis")]
 pub use redis::Redis;
 
-/// The channel used unless [`BackplaneBuilder::channel`] names another.
+/// The channel used unless [`BackplaneBuilder::channel`] names another. Connecting with it logs
+/// a warning: every app and environment that keeps it shares one channel, and on a shared
+/// Redis server staging and production would see each other's sends (pub/sub ignores
+/// `SELECT`). Name the app and the environment instead (`"shop-prod"`).
 ///
 /// ```
 /// assert_eq!(livestar::backplane::DEFAULT_CHANNEL, "livestar");
 /// ```
 pub const DEFAULT_CHANNEL: &str = "livestar";
+
+/// The secret used when [`BackplaneBuilder::secret`] is not called: public, so messages signed
+/// with it are not authenticated at all (anyone who can publish on the broker can write into
+/// every browser). For development only; connecting with it logs a warning.
+///
+/// ```
+/// assert!(livestar::backplane::DEVELOPMENT_SECRET.contains("not secret"));
+/// ```
+pub const DEVELOPMENT_SECRET: &str = "livestar development backplane key: not secret";
 
 /// What a broker connection yields while it is up.
 ///
@@ -290,11 +349,16 @@ struct Inner {
     broker: &'static str,
     max_payload: usize,
     max_message: usize,
+    keys: Keys,
+    forged: AtomicUsize,
     listeners: Mutex<Listeners>,
     next_listener: AtomicU64,
     next_message: AtomicU64,
-    outbox: mpsc::Sender<Vec<Bytes>>,
+    outbox: Arc<Outbox>,
     dropped: AtomicUsize,
+    refused: AtomicUsize,
+    pending_chunk_bytes: AtomicUsize,
+    heal_schedule: HealSchedule,
     status: watch::Sender<Status>,
 }
 
@@ -337,6 +401,10 @@ pub struct BackplaneBuilder {
     min_backoff: Duration,
     max_backoff: Duration,
     max_message: usize,
+    max_outbox: usize,
+    heal_window: Duration,
+    secret: Option<Secret>,
+    previous_secret: Option<Secret>,
 }
 
 impl Default for BackplaneBuilder {
@@ -346,13 +414,20 @@ impl Default for BackplaneBuilder {
             min_backoff: Duration::from_millis(50),
             max_backoff: Duration::from_secs(5),
             max_message: 1024 * 1024,
+            max_outbox: 16 * 1024 * 1024,
+            heal_window: Duration::from_secs(1),
+            secret: None,
+            previous_secret: None,
         }
     }
 }
 
 impl BackplaneBuilder {
     /// The broker channel (Redis channel, NATS subject, Postgres channel) all processes of one
-    /// app share. Use one per app or environment. Postgres channel names are at most 63 bytes.
+    /// app share. Name the app and the environment (`"shop-prod"`, `"shop-staging"`): Redis
+    /// pub/sub ignores the database number, so two environments on one server with the same
+    /// channel see each other's sends. Without it the backplane uses [`DEFAULT_CHANNEL`] and
+    /// logs a warning when connecting. Postgres channel names are at most 63 bytes.
     ///
     /// ```
     /// use futures::StreamExt;
@@ -419,10 +494,112 @@ impl BackplaneBuilder {
         self
     }
 
+    /// The most bytes of messages that wait for the broker while it is slow or away (16 MiB
+    /// by default); past it new messages are dropped and counted ([`Backplane::dropped`]).
+    ///
+    /// ```
+    /// use livestar::backplane::{Backplane, MemoryBroker};
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let backplane = Backplane::builder().max_outbox(4 * 1024 * 1024).connect(MemoryBroker::new()).await?;
+    /// assert_eq!(backplane.max_outbox(), 4 * 1024 * 1024);
+    /// # Ok::<_, livestar::backplane::BackplaneError>(())
+    /// # }).unwrap();
+    /// ```
+    pub fn max_outbox(mut self, bytes: usize) -> Self {
+        self.max_outbox = bytes;
+        self
+    }
+
+    /// The window heals are spread over (1 s by default): a heal runs at a random point of
+    /// the window after it is requested (a reconnection, or a heal message from a process
+    /// that lost messages), requests meanwhile join it, and the next heal starts a whole
+    /// window after the last one. So processes that reconnect together do not reload every
+    /// view in the same instant, and a broker that flaps causes at most one heal per window.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use livestar::backplane::{Backplane, MemoryBroker};
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let broker = MemoryBroker::new();
+    /// let backplane = Backplane::builder()
+    ///     .heal_window(Duration::from_millis(50))
+    ///     .connect(broker.clone())
+    ///     .await?;
+    /// broker.interrupt();
+    /// assert_eq!(backplane.healed_after(0).await, 1);
+    /// # Ok::<_, livestar::backplane::BackplaneError>(())
+    /// # }).unwrap();
+    /// ```
+    pub fn heal_window(mut self, window: Duration) -> Self {
+        self.heal_window = window;
+        self
+    }
+
+    /// The secret every process of the app shares: each message is signed with it
+    /// (HMAC-SHA256 over the channel name and the whole message), and a message without a valid
+    /// signature is dropped and counted ([`Backplane::forged`]), never delivered. At least 16
+    /// bytes; use 32 random ones (`openssl rand -hex 32`) from your secret store.
+    ///
+    /// Without it the backplane signs with the public [`DEVELOPMENT_SECRET`] and logs a
+    /// warning: anyone who can publish on the broker can then write into every browser.
+    ///
+    /// ```
+    /// use futures::StreamExt;
+    /// use livestar::backplane::{Backplane, MemoryBroker};
+    /// use livestar::invalidate::Notifier;
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let broker = MemoryBroker::new();
+    /// let secret = "a7f3c9e2b1d04f8a9c6e5b3d2f1a0e9c";
+    /// let web = Backplane::builder().channel("shop-prod").secret(secret).connect(broker.clone()).await?;
+    /// let worker = Backplane::builder().channel("shop-prod").secret(secret).connect(broker).await?;
+    /// let (shown, changed) = (Notifier::with_backplane(&web, "stock"), Notifier::with_backplane(&worker, "stock"));
+    /// let mut view = shown.subscribe(&7u32);
+    /// changed.notify(&7);
+    /// assert_eq!(view.next().await, Some(()));
+    /// # Ok::<_, livestar::backplane::BackplaneError>(())
+    /// # }).unwrap();
+    /// ```
+    pub fn secret(mut self, secret: impl AsRef<[u8]>) -> Self {
+        self.secret = Some(Secret::new(secret.as_ref()));
+        self
+    }
+
+    /// A second secret accepted (never used to sign) while the secret rotates: deploy every
+    /// process with the new secret as `previous_secret`, then with it as `secret` and the old
+    /// one as `previous_secret`, then without the old one. No message is refused on the way.
+    ///
+    /// ```
+    /// use futures::StreamExt;
+    /// use livestar::backplane::{Backplane, MemoryBroker};
+    /// use livestar::invalidate::Notifier;
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let (old, new) = ("old-secret-0123456789abcdef", "new-secret-0123456789abcdef");
+    /// let broker = MemoryBroker::new();
+    /// // Halfway through a rotation: one process signs with the old secret, one with the new.
+    /// let a = Backplane::builder().channel("shop").secret(old).previous_secret(new).connect(broker.clone()).await?;
+    /// let b = Backplane::builder().channel("shop").secret(new).previous_secret(old).connect(broker).await?;
+    /// let (on_a, on_b) = (Notifier::with_backplane(&a, "stock"), Notifier::with_backplane(&b, "stock"));
+    /// let (mut view_a, mut view_b) = (on_a.subscribe(&1u32), on_b.subscribe(&1u32));
+    /// on_a.notify(&1);
+    /// on_b.notify(&1);
+    /// assert_eq!(view_a.next().await, Some(()));
+    /// assert_eq!(view_b.next().await, Some(()));
+    /// # Ok::<_, livestar::backplane::BackplaneError>(())
+    /// # }).unwrap();
+    /// ```
+    pub fn previous_secret(mut self, secret: impl AsRef<[u8]>) -> Self {
+        self.previous_secret = Some(Secret::new(secret.as_ref()));
+        self
+    }
+
     /// Subscribes through `transport` and starts the backplane's tasks (needs a tokio runtime).
     ///
-    /// Fails if the broker cannot be reached now; later outages are healed (see the
-    /// [module documentation](self)).
+    /// Fails if the broker cannot be reached now, or if a secret is shorter than 16 bytes;
+    /// later outages are healed (see the [module documentation](self)).
     ///
     /// ```
     /// use livestar::backplane::{Backplane, MemoryBroker};
@@ -438,8 +615,28 @@ impl BackplaneBuilder {
     /// ```
     pub async fn connect(self, transport: impl Transport) -> Result<Backplane, BackplaneError> {
         let transport: Arc<dyn Transport> = Arc::new(transport);
+        if let Some(warning) = default_channel_warning(&self.channel) {
+            tracing::warn!(broker = transport.name(), "{warning}");
+        }
+        let keys = match &self.secret {
+            Some(secret) => Keys::new(secret, self.previous_secret.as_ref()),
+            None => {
+                tracing::warn!(
+                    broker = transport.name(),
+                    channel = %self.channel,
+                    "livestar backplane: NO SECRET CONFIGURED, messages are signed with the public \
+                     development key: anyone who can publish on this broker can write into every \
+                     browser. Call BackplaneBuilder::secret with a secret every process shares."
+                );
+                Keys::new(
+                    &Secret::new(DEVELOPMENT_SECRET.as_bytes()),
+                    self.previous_secret.as_ref(),
+                )
+            }
+        }
+        .map_err(|why| BackplaneError::new(transport.name(), why))?;
         let inbox = transport.subscribe(&self.channel).await?;
-        let (outbox, queue) = mpsc::channel(10_000);
+        let outbox = Arc::new(Outbox::new(self.max_outbox));
         let (status, _) = watch::channel(Status {
             connected: true,
             heals: 0,
@@ -450,18 +647,33 @@ impl BackplaneBuilder {
             broker: transport.name(),
             max_payload: transport.max_payload(),
             max_message: self.max_message,
+            keys,
+            forged: AtomicUsize::new(0),
             listeners: Mutex::new(HashMap::new()),
             next_listener: AtomicU64::new(0),
             next_message: AtomicU64::new(0),
-            outbox,
+            outbox: outbox.clone(),
             dropped: AtomicUsize::new(0),
+            refused: AtomicUsize::new(0),
+            pending_chunk_bytes: AtomicUsize::new(0),
+            heal_schedule: HealSchedule::new(self.heal_window),
             status,
         });
         let stop = CancellationToken::new();
+        let heal = message::encode(
+            &inner.keys,
+            &inner.channel,
+            inner.origin,
+            "",
+            Kind::Heal,
+            b"",
+        );
         tokio::spawn(publish_loop(
             transport.clone(),
-            self.channel.clone(),
-            queue,
+            Arc::downgrade(&inner),
+            self.clone(),
+            outbox,
+            heal,
             stop.clone(),
         ));
         tokio::spawn(receive_loop(
@@ -530,7 +742,9 @@ impl Backplane {
         self.inner.status.borrow().connected
     }
 
-    /// How many times the backplane reconnected after losing its broker (and healed).
+    /// How many times the backplane healed: after reconnecting to its broker, or because
+    /// another process lost messages (its outbox overflowed or waited for the broker). Heals
+    /// requested close together count once (see [`BackplaneBuilder::heal_window`]).
     ///
     /// ```
     /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
@@ -567,7 +781,8 @@ impl Backplane {
         }
     }
 
-    /// Messages dropped because the broker was unreachable or the outbox was full.
+    /// Messages dropped because the outbox was full (they were replaced by one heal; see the
+    /// [module documentation](self)).
     ///
     /// ```
     /// use livestar::backplane::{Backplane, MemoryBroker};
@@ -580,6 +795,106 @@ impl Backplane {
     /// ```
     pub fn dropped(&self) -> usize {
         self.inner.dropped.load(Ordering::Relaxed)
+    }
+
+    /// Payloads received without a valid signature (not signed with this backplane's secret
+    /// for its channel, altered on the way, or not livestar messages at all): dropped, never
+    /// delivered. A rising count means someone else publishes on the channel, or a process
+    /// runs with another secret.
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use livestar::backplane::{Backplane, MemoryBroker, Transport};
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let broker = MemoryBroker::new();
+    /// let backplane = Backplane::builder().channel("shop").secret("0123456789abcdef").connect(broker.clone()).await?;
+    /// broker.publish("shop", &[Bytes::from("ls1\n0000000000000001\nh:hub\nr\n1:r: hi\n\n")]).await?;
+    /// while backplane.forged() == 0 {
+    ///     tokio::task::yield_now().await;
+    /// }
+    /// assert_eq!(backplane.forged(), 1);
+    /// # Ok::<_, livestar::backplane::BackplaneError>(())
+    /// # }).unwrap();
+    /// ```
+    pub fn forged(&self) -> usize {
+        self.inner.forged.load(Ordering::Relaxed)
+    }
+
+    /// Payloads refused before their signature was checked: larger than
+    /// [`max_message`](Backplane::max_message), bad chunk headers, and incomplete chunked
+    /// messages dropped to keep the reassembly table within its bounds (at most 16 messages
+    /// and twice `max_message` bytes, oldest dropped first; see
+    /// [`pending_chunk_bytes`](Backplane::pending_chunk_bytes)) or after 30 s.
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use livestar::backplane::{Backplane, MemoryBroker, Transport};
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let broker = MemoryBroker::new();
+    /// let backplane = Backplane::builder().channel("shop").max_message(1024).connect(broker.clone()).await?;
+    /// broker.publish("shop", &[Bytes::from("x".repeat(2048))]).await?;
+    /// while backplane.refused() == 0 {
+    ///     tokio::task::yield_now().await;
+    /// }
+    /// assert_eq!(backplane.forged(), 0); // refused before the signature is even checked
+    /// # Ok::<_, livestar::backplane::BackplaneError>(())
+    /// # }).unwrap();
+    /// ```
+    pub fn refused(&self) -> usize {
+        self.inner.refused.load(Ordering::Relaxed)
+    }
+
+    /// The bytes held now by chunks of incomplete messages (each chunk counted with a 64-byte
+    /// overhead): at most twice [`max_message`](Backplane::max_message), whatever peers on
+    /// the broker send.
+    ///
+    /// ```
+    /// use livestar::backplane::{Backplane, MemoryBroker};
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let backplane = Backplane::connect(MemoryBroker::new()).await?;
+    /// assert_eq!(backplane.pending_chunk_bytes(), 0);
+    /// # Ok::<_, livestar::backplane::BackplaneError>(())
+    /// # }).unwrap();
+    /// ```
+    pub fn pending_chunk_bytes(&self) -> usize {
+        self.inner.pending_chunk_bytes.load(Ordering::Relaxed)
+    }
+
+    /// The most bytes of messages that wait for the broker; see
+    /// [`BackplaneBuilder::max_outbox`].
+    ///
+    /// ```
+    /// use livestar::backplane::{Backplane, MemoryBroker};
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let backplane = Backplane::connect(MemoryBroker::new()).await?;
+    /// assert_eq!(backplane.max_outbox(), 16 * 1024 * 1024); // the default
+    /// # Ok::<_, livestar::backplane::BackplaneError>(())
+    /// # }).unwrap();
+    /// ```
+    pub fn max_outbox(&self) -> usize {
+        self.inner.outbox.max_bytes()
+    }
+
+    /// The channel this backplane publishes and listens on.
+    ///
+    /// ```
+    /// use livestar::backplane::{Backplane, MemoryBroker, DEFAULT_CHANNEL};
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let named = Backplane::builder().channel("shop-prod").connect(MemoryBroker::new()).await?;
+    /// assert_eq!(named.channel(), "shop-prod");
+    /// // Logs a warning: the default is shared by everyone who keeps it.
+    /// let default = Backplane::connect(MemoryBroker::new()).await?;
+    /// assert_eq!(default.channel(), DEFAULT_CHANNEL);
+    /// # Ok::<_, livestar::backplane::BackplaneError>(())
+    /// # }).unwrap();
+    /// ```
+    pub fn channel(&self) -> &str {
+        &self.inner.channel
     }
 
     /// The broker's name (`"redis"`, `"nats"`, `"postgres"`, `"memory"`).
@@ -627,35 +942,67 @@ impl Backplane {
 
     /// The size `body` would have on the wire.
     pub(crate) fn encoded_len(&self, topic: &str, body_len: usize) -> usize {
-        4 + 17 + topic.len() + 3 + body_len
+        message::encoded_len(topic, body_len)
     }
 
     /// Queues a message for every other process; never waits.
     pub(crate) fn publish(&self, topic: &str, kind: Kind, body: Bytes) {
         let inner = &self.inner;
-        let encoded = message::encode(inner.origin, topic, kind, &body);
+        let encoded = message::encode(
+            &inner.keys,
+            &inner.channel,
+            inner.origin,
+            topic,
+            kind,
+            &body,
+        );
         let id = inner.next_message.fetch_add(1, Ordering::Relaxed);
         let payloads = message::split(inner.origin, id, encoded, inner.max_payload);
-        if inner.outbox.try_send(payloads).is_err() {
-            inner.dropped.fetch_add(1, Ordering::Relaxed);
-            tracing::warn!(
-                broker = inner.broker,
-                "livestar backplane: outbox full, dropped a message"
-            );
+        match inner.outbox.push(payloads) {
+            Pushed::Queued => {}
+            Pushed::Overflowed(backlog) => {
+                inner.dropped.fetch_add(backlog + 1, Ordering::Relaxed);
+                tracing::warn!(
+                    broker = inner.broker,
+                    dropped = backlog + 1,
+                    "livestar backplane: outbox full; its messages are dropped and replaced by one heal (every other process reloads everything once the broker is back)"
+                );
+            }
+            Pushed::Covered => {
+                inner.dropped.fetch_add(1, Ordering::Relaxed);
+            }
         }
     }
 }
 
 impl Inner {
-    fn dispatch(&self, payload: Bytes) {
-        let message = match message::decode(&payload) {
+    fn dispatch(self: &Arc<Self>, payload: Bytes) {
+        if payload.len() > self.max_message {
+            self.refused.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(broker = self.broker, channel = %self.channel, bytes = payload.len(), "livestar backplane: refused a payload larger than max_message");
+            return;
+        }
+        let message = match message::decode(&self.keys, &self.channel, &payload) {
             Ok(message) => message,
-            Err(message::Garbage(why)) => {
-                tracing::warn!(broker = self.broker, channel = %self.channel, why, "livestar backplane: ignored a payload that is not ours");
+            Err(message::Refused::Forged(why)) => {
+                self.forged.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(broker = self.broker, channel = %self.channel, why, "livestar backplane: dropped a payload without a valid signature");
+                return;
+            }
+            Err(message::Refused::Garbage(why)) => {
+                tracing::warn!(broker = self.broker, channel = %self.channel, why, "livestar backplane: ignored a signed payload that does not parse");
                 return;
             }
         };
         if message.origin == self.origin {
+            return;
+        }
+        if message.kind == Kind::Heal {
+            tracing::info!(
+                broker = self.broker,
+                "livestar backplane: another process lost messages, healing"
+            );
+            self.request_heal();
             return;
         }
         let listeners: Vec<Arc<dyn Listener>> = lock(&self.listeners)
@@ -667,11 +1014,26 @@ impl Inner {
         }
     }
 
-    fn heal(&self) {
-        self.status.send_modify(|s| {
-            s.connected = true;
-            s.heals += 1;
+    /// Plans a heal within the heal window (see [`BackplaneBuilder::heal_window`]).
+    fn request_heal(self: &Arc<Self>) {
+        let Some(at) = self
+            .heal_schedule
+            .plan(tokio::time::Instant::now(), fastrand::f64())
+        else {
+            return;
+        };
+        let inner = Arc::downgrade(self);
+        tokio::spawn(async move {
+            tokio::time::sleep_until(at).await;
+            if let Some(inner) = inner.upgrade() {
+                inner.heal_schedule.started(tokio::time::Instant::now());
+                inner.heal();
+            }
         });
+    }
+
+    fn heal(&self) {
+        self.status.send_modify(|s| s.heals += 1);
         let listeners: Vec<Arc<dyn Listener>> = lock(&self.listeners)
             .values()
             .flatten()
@@ -688,21 +1050,59 @@ impl Inner {
     }
 }
 
+/// Publishes the outbox in order. A failed publish is retried with backoff (the outbox fills
+/// meanwhile, and overflows into a heal); the backlog that went out late is followed by a
+/// heal.
 async fn publish_loop(
     transport: Arc<dyn Transport>,
-    channel: String,
-    mut queue: mpsc::Receiver<Vec<Bytes>>,
+    inner: Weak<Inner>,
+    options: BackplaneBuilder,
+    outbox: Arc<Outbox>,
+    heal: Bytes,
     stop: CancellationToken,
 ) {
+    let mut attempt: u32 = 0;
     loop {
-        let payloads = tokio::select! {
+        let entry = tokio::select! {
             _ = stop.cancelled() => return,
-            next = queue.recv() => match next { Some(p) => p, None => return },
+            next = outbox.next() => next,
         };
-        if let Err(error) = transport.publish(&channel, &payloads).await {
-            tracing::warn!(%error, "livestar backplane: publish failed, message dropped (views heal after reconnecting)");
+        let payloads = match &entry {
+            Entry::Message(payloads) => payloads.as_slice(),
+            Entry::Heal => std::slice::from_ref(&heal),
+        };
+        match transport.publish(&options.channel, payloads).await {
+            Ok(()) => {
+                attempt = 0;
+                outbox.published();
+            }
+            Err(error) => {
+                let covered = outbox.failed();
+                if covered > 0
+                    && let Some(inner) = inner.upgrade()
+                {
+                    inner.dropped.fetch_add(covered, Ordering::Relaxed);
+                }
+                tracing::warn!(%error, attempt, "livestar backplane: publish failed; retrying (messages wait in the outbox, up to max_outbox)");
+                tokio::select! {
+                    _ = stop.cancelled() => return,
+                    () = tokio::time::sleep(backoff(&options, attempt)) => {}
+                }
+                attempt = attempt.saturating_add(1);
+            }
         }
     }
+}
+
+/// The delay before reconnection attempt `attempt`: doubling from the smallest to the largest
+/// backoff, jittered (50 to 100 % of it), so processes that lost the broker together do not
+/// all come back in the same instant.
+fn backoff(options: &BackplaneBuilder, attempt: u32) -> Duration {
+    let ceiling = options
+        .min_backoff
+        .saturating_mul(2u32.saturating_pow(attempt.min(16)))
+        .min(options.max_backoff);
+    ceiling.mul_f64(0.5 + fastrand::f64() / 2.0)
 }
 
 async fn receive_loop(
@@ -712,7 +1112,7 @@ async fn receive_loop(
     mut inbox: Inbox,
     stop: CancellationToken,
 ) {
-    let mut chunks = message::Reassembly::default();
+    let mut chunks = chunks::Reassembly::new(options.max_message);
     loop {
         loop {
             let next = tokio::select! {
@@ -721,14 +1121,29 @@ async fn receive_loop(
             };
             let Some(inner) = inner.upgrade() else { return };
             match next {
-                Some(Incoming::Message(payload)) => match chunks.accept(payload) {
-                    Ok(Some(whole)) => inner.dispatch(whole),
-                    Ok(None) => {}
-                    Err(message::Garbage(why)) => {
-                        tracing::warn!(why, "livestar backplane: ignored a bad chunk")
+                Some(Incoming::Message(payload)) => {
+                    let dropped = chunks.dropped();
+                    let accepted = chunks.accept(payload);
+                    let newly_dropped = chunks.dropped() - dropped;
+                    inner
+                        .pending_chunk_bytes
+                        .store(chunks.pending_bytes(), Ordering::Relaxed);
+                    if newly_dropped > 0 {
+                        inner.refused.fetch_add(newly_dropped, Ordering::Relaxed);
                     }
-                },
-                Some(Incoming::Resubscribed) => inner.heal(),
+                    match accepted {
+                        Ok(Some(whole)) => inner.dispatch(whole),
+                        Ok(None) => {}
+                        Err(message::Garbage(why)) => {
+                            inner.refused.fetch_add(1, Ordering::Relaxed);
+                            tracing::warn!(why, "livestar backplane: ignored a bad chunk");
+                        }
+                    }
+                }
+                Some(Incoming::Resubscribed) => {
+                    inner.status.send_modify(|s| s.connected = true);
+                    inner.request_heal();
+                }
                 None => {
                     inner.status.send_modify(|s| s.connected = false);
                     tracing::warn!(
@@ -741,13 +1156,7 @@ async fn receive_loop(
         }
         let mut attempt: u32 = 0;
         inbox = loop {
-            let ceiling = options
-                .min_backoff
-                .saturating_mul(2u32.saturating_pow(attempt.min(16)))
-                .min(options.max_backoff);
-            // Jitter (50 to 100 % of the delay), so processes that lost the broker together do
-            // not all come back in the same instant.
-            let delay = ceiling.mul_f64(0.5 + fastrand::f64() / 2.0);
+            let delay = backoff(&options, attempt);
             tokio::select! {
                 _ = stop.cancelled() => return,
                 () = tokio::time::sleep(delay) => {}
@@ -760,16 +1169,46 @@ async fn receive_loop(
                 }
             }
         };
-        chunks = message::Reassembly::default();
+        chunks = chunks::Reassembly::new(options.max_message);
+        if let Some(inner) = inner.upgrade() {
+            inner.pending_chunk_bytes.store(0, Ordering::Relaxed);
+        }
         match inner.upgrade() {
-            Some(inner) => inner.heal(),
+            Some(inner) => {
+                inner.status.send_modify(|s| s.connected = true);
+                inner.request_heal();
+            }
             None => return,
         }
     }
+}
+
+/// The warning logged when connecting on `channel`, if it is the built-in default.
+fn default_channel_warning(channel: &str) -> Option<String> {
+    (channel == DEFAULT_CHANNEL).then(|| {
+        format!(
+            "livestar backplane: connected on the default channel {DEFAULT_CHANNEL:?}, shared by \
+             every app and environment that keeps it; name yours with \
+             Backplane::builder().channel(\"<app>-<environment>\")"
+        )
+    })
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_channel_is_warned_about_with_what_to_write_instead() {
+        let warning = default_channel_warning(DEFAULT_CHANNEL).unwrap_or_default();
+        assert!(warning.contains("default channel"), "{warning}");
+        assert!(warning.contains(".channel("), "{warning}");
+        assert_eq!(default_channel_warning("shop-prod"), None);
+    }
 }

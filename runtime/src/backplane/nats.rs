@@ -46,7 +46,9 @@ fn error(e: impl std::fmt::Display) -> BackplaneError {
 }
 
 impl Nats {
-    /// Connects a client to `url` (`nats://host:port`, several separated by commas).
+    /// Connects a client to `url` (`nats://host:port`, several separated by commas;
+    /// `tls://host:port` requires TLS, checked against the system's root certificates; see
+    /// [TLS](super#tls-to-the-broker)).
     ///
     /// # Errors
     /// The server cannot be reached now.

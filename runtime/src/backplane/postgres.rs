@@ -15,6 +15,10 @@ use super::{Backplane, BackplaneError, Inbox, Incoming, Transport};
 /// The largest `NOTIFY` payload Postgres takes is 7999 bytes; chunks stay under it.
 const MAX_NOTIFY: usize = 7900;
 
+/// Notifications received but not yet handled; past it the listening connection is closed
+/// (the backplane reconnects and heals) rather than buffering without bound.
+const MAX_BACKLOG: usize = 4096;
+
 /// Postgres `LISTEN`/`NOTIFY` as a [`Transport`]: one connection listening on the backplane's
 /// channel, one to notify. No table is created.
 ///
@@ -27,7 +31,8 @@ const MAX_NOTIFY: usize = 7900;
 /// Failures: when the listening connection drops (a restart, `pg_terminate_backend`, a
 /// network cut) the backplane reconnects with backoff and heals; a notify that fails
 /// reconnects once and, if that fails too, is dropped and logged. Connections use TLS-less
-/// transport (`NoTls`): use a local socket or a private network. The application name is
+/// transport (`NoTls`): `sslmode=require` fails to connect and `sslmode=prefer` stays plain
+/// text, so use a local socket or a private network (see [TLS](super#tls-to-the-broker)). The application name is
 /// `livestar` unless the URL sets `application_name`.
 ///
 /// ```no_run
@@ -107,7 +112,7 @@ impl Postgres {
     /// A connection whose notifications (and errors) go to `notifications`; ends with it.
     async fn open(
         &self,
-        notifications: Option<mpsc::UnboundedSender<Bytes>>,
+        notifications: Option<mpsc::Sender<Bytes>>,
     ) -> Result<Client, BackplaneError> {
         let (client, mut connection) = self.config.connect(NoTls).await.map_err(error)?;
         tokio::spawn(async move {
@@ -115,12 +120,17 @@ impl Postgres {
             while let Some(message) = messages.next().await {
                 match message {
                     Ok(AsyncMessage::Notification(n)) => {
-                        if let Some(tx) = &notifications
-                            && tx
-                                .send(Bytes::copy_from_slice(n.payload().as_bytes()))
-                                .is_err()
-                        {
-                            return;
+                        let Some(tx) = &notifications else { continue };
+                        match tx.try_send(Bytes::copy_from_slice(n.payload().as_bytes())) {
+                            Ok(()) => {}
+                            Err(mpsc::error::TrySendError::Full(_)) => {
+                                tracing::warn!(
+                                    backlog = MAX_BACKLOG,
+                                    "livestar backplane: postgres notifications arrive faster than they are handled; closing the connection (the backplane reconnects and heals)"
+                                );
+                                return;
+                            }
+                            Err(mpsc::error::TrySendError::Closed(_)) => return,
                         }
                     }
                     Ok(_) => {}
@@ -189,7 +199,7 @@ impl Transport for Postgres {
 
     fn subscribe<'a>(&'a self, channel: &'a str) -> BoxFuture<'a, Result<Inbox, BackplaneError>> {
         Box::pin(async move {
-            let (tx, rx) = mpsc::unbounded_channel();
+            let (tx, rx) = mpsc::channel(MAX_BACKLOG);
             let client = self.open(Some(tx)).await?;
             client
                 .batch_execute(&format!("LISTEN {}", quote_ident(channel)))

@@ -56,7 +56,8 @@ impl Redis {
     /// A transport for the server at `url` (`redis://host:port/db`); connects nothing yet.
     ///
     /// # Errors
-    /// The URL does not parse.
+    /// The URL does not parse, or it asks for TLS (`rediss://`), which this build of the
+    /// `redis` client does not include (see [TLS](super#tls-to-the-broker)).
     ///
     /// ```
     /// use livestar::backplane::Redis;
@@ -64,6 +65,8 @@ impl Redis {
     /// // Nothing is connected yet, so this needs no server.
     /// assert!(Redis::new("redis://127.0.0.1:6379/0").is_ok());
     /// assert!(Redis::new("http://127.0.0.1").is_err());
+    /// // This crate builds `redis` without a TLS feature: `rediss://` is refused here.
+    /// assert!(Redis::new("rediss://127.0.0.1:6379").is_err());
     /// ```
     pub fn new(url: &str) -> Result<Redis, BackplaneError> {
         Ok(Redis {

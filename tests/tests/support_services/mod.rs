@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use livestar::backplane::{
-    Backplane, BackplaneError, MemoryBroker, Nats, Postgres, Redis, Transport,
+    Backplane, BackplaneBuilder, BackplaneError, MemoryBroker, Nats, Postgres, Redis, Transport,
 };
 
 /// How long a test waits for something that should happen.
@@ -99,12 +99,33 @@ enum Outage {
     None,
 }
 
-async fn connect(channel: &str, transport: impl Transport) -> Result<Backplane, BackplaneError> {
+/// The secret the backplanes of a rig share.
+pub const SECRET: &str = "livestar-tests-secret-0123456789";
+
+/// The options of a rig's backplanes: its channel, short backoff, [`SECRET`].
+pub fn options(channel: &str) -> BackplaneBuilder {
     Backplane::builder()
         .channel(channel)
+        .secret(SECRET)
         .backoff(Duration::from_millis(20), Duration::from_millis(500))
-        .connect(transport)
-        .await
+}
+
+async fn connect(channel: &str, transport: impl Transport) -> Result<Backplane, BackplaneError> {
+    options(channel).connect(transport).await
+}
+
+/// One more backplane ("process") with `options` on the broker of `broker` (memory: a new,
+/// unshared broker, so use [`Rig::connect_another`] there).
+pub async fn connect_to(
+    broker: Broker,
+    options: BackplaneBuilder,
+) -> Result<Backplane, BackplaneError> {
+    match broker {
+        Broker::Memory => options.connect(MemoryBroker::new()).await,
+        Broker::Redis => options.connect(Redis::new(&redis_url())?).await,
+        Broker::Nats => options.connect(Nats::new(&nats_url()).await?).await,
+        Broker::Postgres => options.connect(Postgres::new(&postgres_url())?).await,
+    }
 }
 
 impl Rig {
@@ -189,6 +210,22 @@ impl Rig {
         }
         .await;
         or_skip("nats-server", rig)
+    }
+
+    /// One more backplane with `options` on the rig's broker (the memory broker included).
+    pub async fn connect_another(&self, broker: Broker, options: BackplaneBuilder) -> Backplane {
+        let connected = match &self.outage {
+            Outage::Memory(memory) => options.connect(memory.clone()).await,
+            _ => connect_to(broker, options).await,
+        };
+        connected.expect("another backplane on the rig's broker")
+    }
+
+    /// Publishes raw payloads on the rig's channel, as someone else would.
+    pub async fn publish_bytes(&self, payloads: &[Bytes]) {
+        within("a raw publish", self.raw.publish(&self.channel, payloads))
+            .await
+            .expect("raw publish");
     }
 
     /// Publishes a raw payload on the rig's channel, as someone else would.
