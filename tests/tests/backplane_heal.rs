@@ -13,14 +13,7 @@ use futures::future::BoxFuture;
 use livestar::backplane::{Backplane, BackplaneError, Inbox, MemoryBroker, Transport};
 use livestar::event::Event;
 use livestar::hub::Hub;
-use support_services::{options, unique, within};
-
-async fn next_frame(frames: &mut (impl futures::Stream<Item = Bytes> + Unpin)) -> String {
-    let frame = within("a frame", frames.next())
-        .await
-        .expect("stream is open");
-    String::from_utf8(frame.to_vec()).expect("UTF-8 frame")
-}
+use support_services::{next_frame, options, unique, within};
 
 fn patch(n: u64) -> Event {
     Event::patch_signals(serde_json::json!({ "n": n })).into()

@@ -4,24 +4,15 @@
 mod support_services;
 
 use bytes::Bytes;
-use futures::StreamExt;
-use livestar::backplane::Incoming;
 use livestar::event::Event;
 use livestar::hub::Hub;
-use support_services::{Broker, Rig, within};
+use support_services::{Broker, Rig, next_captured, next_frame, within};
 
 /// The resident set of this test process, in bytes (Linux), for the report.
 fn rss() -> Option<usize> {
     let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
     let pages: usize = statm.split_whitespace().nth(1)?.parse().ok()?;
     Some(pages * 4096)
-}
-
-async fn next_frame(frames: &mut (impl futures::Stream<Item = Bytes> + Unpin)) -> String {
-    let frame = within("a frame", frames.next())
-        .await
-        .expect("stream is open");
-    String::from_utf8(frame.to_vec()).expect("UTF-8 frame")
 }
 
 async fn a_flood_of_bogus_chunks_garbage_and_oversized_messages_stays_bounded(broker: Broker) {
@@ -41,13 +32,7 @@ async fn a_flood_of_bogus_chunks_garbage_and_oversized_messages_stays_bounded(br
     assert_eq!(next_frame(&mut client).await, ": before\n\n");
     // A genuine message, replayed after the flood on the same connection: once it is
     // delivered again, everything published before it has been handled.
-    let marker = loop {
-        match within("the captured message", wiretap.next()).await {
-            Some(Incoming::Message(payload)) => break payload,
-            Some(Incoming::Resubscribed) => {}
-            None => panic!("the wiretap ended"),
-        }
-    };
+    let marker = next_captured(&mut wiretap).await;
     drop(wiretap);
     let rss_before = rss();
 

@@ -6,21 +6,13 @@ mod support_services;
 use std::time::Duration;
 
 use bytes::Bytes;
-use futures::StreamExt;
-use livestar::backplane::{Backplane, Incoming};
+use livestar::backplane::Backplane;
 use livestar::event::Event;
 use livestar::hub::Hub;
-use support_services::{Broker, Rig, options, within};
+use support_services::{Broker, Rig, next_captured, next_frame, options, within};
 
 const OLD: &str = "rotation-old-secret-0123456789";
 const NEW: &str = "rotation-new-secret-0123456789";
-
-async fn next_frame(frames: &mut (impl futures::Stream<Item = Bytes> + Unpin)) -> String {
-    let frame = within("a frame", frames.next())
-        .await
-        .expect("stream is open");
-    String::from_utf8(frame.to_vec()).expect("UTF-8 frame")
-}
 
 /// Waits (bounded) until `backplane` has counted `count` forged payloads.
 async fn forged_reaches(backplane: &Backplane, count: usize) {
@@ -79,13 +71,7 @@ async fn a_genuine_message_altered_on_the_way_is_dropped_and_counted(broker: Bro
         .send(Event::comment("original"))
         .expect("queued");
     assert_eq!(next_frame(&mut client).await, ": original\n\n");
-    let captured = loop {
-        match within("the captured message", wiretap.next()).await {
-            Some(Incoming::Message(payload)) => break payload,
-            Some(Incoming::Resubscribed) => {}
-            None => panic!("the wiretap ended"),
-        }
-    };
+    let captured = next_captured(&mut wiretap).await;
     let text = std::str::from_utf8(&captured).expect("UTF-8 message");
     assert!(text.contains("original"), "{text:?}");
     // Same length, same framing: only the signature can tell.

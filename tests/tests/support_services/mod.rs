@@ -7,8 +7,10 @@ use std::future::Future;
 use std::time::Duration;
 
 use bytes::Bytes;
+use futures::{Stream, StreamExt};
 use livestar::backplane::{
-    Backplane, BackplaneBuilder, BackplaneError, MemoryBroker, Nats, Postgres, Redis, Transport,
+    Backplane, BackplaneBuilder, BackplaneError, Incoming, MemoryBroker, Nats, Postgres, Redis,
+    Transport,
 };
 
 /// How long a test waits for something that should happen.
@@ -353,5 +355,25 @@ impl NatsServer {
     pub async fn restart(&mut self) {
         self.stop().await;
         self.spawn().await.expect("nats-server restarts");
+    }
+}
+
+/// The next frame of a client's stream, as text, within [`PATIENCE`].
+pub async fn next_frame(frames: &mut (impl Stream<Item = Bytes> + Unpin)) -> String {
+    let frame = within("a frame", frames.next())
+        .await
+        .expect("stream is open");
+    String::from_utf8(frame.to_vec()).expect("UTF-8 frame")
+}
+
+/// The next message a raw subscription of the broker sees, as published (resubscriptions
+/// skipped), within [`PATIENCE`].
+pub async fn next_captured(wiretap: &mut (impl Stream<Item = Incoming> + Unpin)) -> Bytes {
+    loop {
+        match within("the captured message", wiretap.next()).await {
+            Some(Incoming::Message(payload)) => return payload,
+            Some(Incoming::Resubscribed) => {}
+            None => panic!("the wiretap ended"),
+        }
     }
 }
