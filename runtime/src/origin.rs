@@ -189,11 +189,10 @@ pub(crate) fn check(
     if is_navigation(method, headers) {
         return Ok(());
     }
-    let allowed = extensions
-        .get::<AllowedOrigins>()
-        .cloned()
-        .unwrap_or_default();
-    if is_cross_site(headers, uri, &allowed) {
+    static NONE: std::sync::LazyLock<AllowedOrigins> =
+        std::sync::LazyLock::new(AllowedOrigins::default);
+    let allowed = extensions.get::<AllowedOrigins>().unwrap_or(&NONE);
+    if is_cross_site(headers, uri, allowed) {
         return Err(OriginRejection::CrossSite);
     }
     Ok(())

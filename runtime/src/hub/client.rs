@@ -162,12 +162,17 @@ impl Client {
     /// client is sent the newest view, never a backlog of superseded ones. A client is too
     /// slow when it has taken nothing for the stall time while sends waited, or when its
     /// queue is over its budget; a busy server whose clients all fall behind together still
-    /// sees every one of them take something, so it disconnects nobody.
-    pub(crate) fn offer(&self, event: &Event, supersedes: Option<Supersedes>) -> Offer {
+    /// sees every one of them take something, so it disconnects nobody. `now` is taken once
+    /// per send by the caller, not once per client.
+    pub(crate) fn offer(
+        &self,
+        event: &Event,
+        supersedes: Option<Supersedes>,
+        now: Instant,
+    ) -> Offer {
         if self.is_disconnected() {
             return Offer::Gone;
         }
-        let now = Instant::now();
         let mut queue = self.queue();
         if queue
             .waiting_since
@@ -310,7 +315,7 @@ mod tests {
         let key = Some(Supersedes::for_test(1));
         for n in 0..200 {
             assert_eq!(
-                client.offer(&Event::comment(&n.to_string()), key),
+                client.offer(&Event::comment(&n.to_string()), key, Instant::now()),
                 Offer::Queued
             );
         }
@@ -323,10 +328,14 @@ mod tests {
     fn sends_without_a_target_all_stay_queued_in_order() {
         let client = client(ROOMY);
         let key = Some(Supersedes::for_test(1));
-        client.offer(&Event::comment("view 1"), key);
-        client.offer(&Event::comment("message"), None);
-        client.offer(&Event::comment("view 2"), key);
-        client.offer(&Event::comment("other"), Some(Supersedes::for_test(2)));
+        client.offer(&Event::comment("view 1"), key, Instant::now());
+        client.offer(&Event::comment("message"), None, Instant::now());
+        client.offer(&Event::comment("view 2"), key, Instant::now());
+        client.offer(
+            &Event::comment("other"),
+            Some(Supersedes::for_test(2)),
+            Instant::now(),
+        );
         assert_eq!(
             client.queued(),
             [
@@ -344,20 +353,29 @@ mod tests {
             ..ROOMY
         });
         let message = Event::comment(&"x".repeat(400));
-        assert_eq!(client.offer(&message, None), Offer::Queued);
-        assert_eq!(client.offer(&message, None), Offer::Queued);
-        assert_eq!(client.offer(&message, None), Offer::TooSlow);
+        assert_eq!(client.offer(&message, None, Instant::now()), Offer::Queued);
+        assert_eq!(client.offer(&message, None, Instant::now()), Offer::Queued);
+        assert_eq!(client.offer(&message, None, Instant::now()), Offer::TooSlow);
         assert!(client.queued().is_empty());
     }
 
     #[tokio::test(start_paused = true)]
     async fn a_client_that_takes_nothing_for_the_stall_time_is_too_slow() {
         let client = client(ROOMY);
-        assert_eq!(client.offer(&Event::comment("1"), None), Offer::Queued);
+        assert_eq!(
+            client.offer(&Event::comment("1"), None, Instant::now()),
+            Offer::Queued
+        );
         tokio::time::advance(Duration::from_secs(4)).await;
-        assert_eq!(client.offer(&Event::comment("2"), None), Offer::Queued);
+        assert_eq!(
+            client.offer(&Event::comment("2"), None, Instant::now()),
+            Offer::Queued
+        );
         tokio::time::advance(Duration::from_secs(2)).await;
-        assert_eq!(client.offer(&Event::comment("3"), None), Offer::TooSlow);
+        assert_eq!(
+            client.offer(&Event::comment("3"), None, Instant::now()),
+            Offer::TooSlow
+        );
     }
 
     #[tokio::test(start_paused = true)]
@@ -367,7 +385,7 @@ mod tests {
         for _ in 0..100 {
             for n in 0..10 {
                 assert_eq!(
-                    client.offer(&Event::comment(&n.to_string()), None),
+                    client.offer(&Event::comment(&n.to_string()), None, Instant::now()),
                     Offer::Queued
                 );
             }

@@ -440,12 +440,13 @@ impl HubInner {
             return 0;
         }
         let supersedes = Supersedes::of(events);
+        let now = tokio::time::Instant::now();
         let mut members = lock(&self.members);
         let mut delivered = 0;
         let mut slow = Vec::new();
         if let Some(clients) = members.of(target).get(id) {
             for client in clients.values() {
-                match client.offer(events, supersedes) {
+                match client.offer(events, supersedes, now) {
                     Offer::Queued => delivered += 1,
                     Offer::TooSlow => slow.push(client.clone()),
                     Offer::Gone => {}
