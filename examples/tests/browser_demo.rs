@@ -10,6 +10,8 @@
 mod support;
 
 use chromiumoxide::Page;
+use chromiumoxide::cdp::browser_protocol::network::EventResponseReceived;
+use futures::StreamExt;
 use support::browser::{self, Scenario, json};
 use support::demo::{self, Demo, Service};
 
@@ -106,6 +108,72 @@ async fn a_todo_added_toggled_and_deleted_in_one_tab_changes_the_same_users_othe
             "document.querySelector('#empty')",
         )
         .await
+    }
+    .await;
+    scenario.finish(result).await;
+}
+
+/// Reloads `page` and returns the `Content-Encoding` its live stream at `path` came with
+/// (`identity` for none), as Chromium's network log shows it.
+async fn live_stream_encoding(page: &Page, url: &str, path: &str) -> Result<String, String> {
+    let mut responses = page
+        .event_listener::<EventResponseReceived>()
+        .await
+        .map_err(|e| format!("listen to responses: {e}"))?;
+    page.goto(url)
+        .await
+        .map_err(|e| format!("reload {url}: {e}"))?;
+    let wait = std::time::Duration::from_secs(15);
+    tokio::time::timeout(wait, async {
+        while let Some(event) = responses.next().await {
+            // Datastar sends a GET's signals in the query: compare the path.
+            let url_path = event.response.url.split('?').next().unwrap_or_default();
+            if url_path.ends_with(path) {
+                let headers = event.response.headers.inner();
+                let encoding = headers
+                    .as_object()
+                    .and_then(|headers| {
+                        headers
+                            .iter()
+                            .find(|(name, _)| name.eq_ignore_ascii_case("content-encoding"))
+                    })
+                    .and_then(|(_, value)| value.as_str())
+                    .unwrap_or("identity");
+                return Ok(encoding.to_owned());
+            }
+        }
+        Err(format!("the browser closed before {path} answered"))
+    })
+    .await
+    .map_err(|_| format!("no response for {path} within {wait:?}"))?
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_updates_arrive_compressed_with_each_encoding() {
+    let Some(mut scenario) = Scenario::start("demo_compressed_streams").await else {
+        return;
+    };
+    let result = async {
+        for encoding in ["gzip", "br", "zstd"] {
+            let demo = Demo::start(&["--compress", encoding])?;
+            let profile = format!("user-{encoding}");
+            let first = sign_in(&mut scenario, &demo, &profile, "alice", "/todos").await?;
+            let got = live_stream_encoding(&first, &demo.url("/todos"), "/todos/live").await?;
+            if got != encoding {
+                return Err(format!("--compress {encoding}: /todos/live came as {got}"));
+            }
+            let second = scenario
+                .open_in(&profile, &format!("{profile}-second"), &demo.url("/todos"))
+                .await?;
+            for n in 1..=3 {
+                add_todo(&first, &format!("{encoding} todo {n}")).await?;
+            }
+            let titles: Vec<String> = (1..=3).map(|n| format!("{encoding} todo {n}")).collect();
+            let titles: Vec<&str> = titles.iter().map(String::as_str).collect();
+            wait_for_todos(&second, &titles).await?;
+            wait_for_todos(&first, &titles).await?;
+        }
+        Ok(())
     }
     .await;
     scenario.finish(result).await;

@@ -15,6 +15,7 @@
 #![warn(missing_docs)]
 
 pub mod action;
+pub mod compress;
 pub mod event;
 pub mod invalidate;
 pub mod origin;

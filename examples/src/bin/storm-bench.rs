@@ -6,6 +6,14 @@
 //! - `hub`: a [`Hub`] room with a loader for the current view and presence on (a task sends
 //!   the room its count, as the demo's chat does).
 //! - `live`: a shared-key live view (`#[live_view(.., shared = ())]`) woken by a `Notify`.
+//! - `live-zstd`: the same live view, its clients sending `Accept-Encoding: zstd`: the
+//!   connections that start together share a compressor (livestar's default).
+//! - `live-zstd-own`: the same with a compressor per connection
+//!   (`Compression::default().share(false)`), as every other SDK compresses.
+//!
+//! The clients of the two compressed servers take the chunked framing off and decode each
+//! stream with zstd as a browser would, and time each change by its marker in the decoded
+//! text.
 //!
 //! Every event is a ~1 KB `datastar-patch-elements` of the same view. For each server and each
 //! N, a fresh server process is pinned to core 0 and a raw-TCP client process to core 1. The
@@ -50,6 +58,7 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use bytes::Bytes;
+use livestar::compress::Compression;
 use livestar::event::Event;
 use livestar::hub::Hub;
 use livestar::prelude::*;
@@ -63,7 +72,14 @@ use tokio::sync::{Notify, broadcast};
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 /// The servers measured, in the order of the table.
-const KINDS: [&str; 4] = ["axum", "stream", "hub", "live"];
+const KINDS: [&str; 6] = [
+    "axum",
+    "stream",
+    "hub",
+    "live",
+    "live-zstd",
+    "live-zstd-own",
+];
 /// The longest a client waits for one round, or for the initial renders.
 const ROUND_TIMEOUT: Duration = Duration::from_secs(20);
 const STORM_TIMEOUT: Duration = Duration::from_secs(120);
@@ -142,6 +158,8 @@ struct ServerStats {
     cpu_ms: u64,
     clients: usize,
     loads: u64,
+    /// The compressors alive (`livestar::compress::open_compressors`).
+    compressors: usize,
 }
 
 fn rss_kib() -> u64 {
@@ -186,6 +204,7 @@ async fn stats(State((app, kind)): State<(App, &'static str)>) -> axum::Json<Ser
         cpu_ms: cpu_ms(),
         clients,
         loads: app.loads.load(Ordering::Relaxed),
+        compressors: livestar::compress::open_compressors(),
     })
 }
 
@@ -287,8 +306,15 @@ fn serve(args: &[String]) -> Result<(), String> {
         "stream" => "stream",
         "hub" => "hub",
         "live" => "live",
-        other => return Err(format!("--kind {other:?}: axum, stream, hub or live")),
+        "live-zstd" => "live-zstd",
+        "live-zstd-own" => "live-zstd-own",
+        other => return Err(format!("--kind {other:?}: one of {}", KINDS.join(", "))),
     };
+    if kind == "live-zstd-own" {
+        livestar::compress::set_default(Compression::default().share(false));
+    }
+    // Every stream compressed, however many: the figures compare the compression's cost.
+    livestar::compress::limit_memory(None);
     if let Err(error) = tikv_jemalloc_ctl::background_thread::write(true) {
         eprintln!("storm-bench: jemalloc's background thread is off: {error}");
     }
@@ -387,6 +413,8 @@ struct Report {
     rss_open_kib: u64,
     rss_closed_kib: u64,
     clients_after_close: usize,
+    /// The compressors alive with every connection open.
+    compressors: usize,
     disconnects: usize,
     connect_errors: usize,
     loads_per_wakeup: f64,
@@ -408,7 +436,101 @@ fn newest_round(bytes: &[u8]) -> Option<u64> {
     newest
 }
 
-async fn connection(addr: SocketAddr, request: Arc<[u8]>, shared: Arc<Shared>, index: usize) {
+/// The body of a chunked HTTP/1.1 response, taken from the bytes off the socket.
+#[derive(Default)]
+struct Dechunk {
+    pending: Vec<u8>,
+    head_done: bool,
+    /// Whether the response said `Content-Encoding: zstd`.
+    zstd: bool,
+    /// Bytes of the current chunk still to come.
+    remaining: usize,
+    /// Bytes of the `\r\n` after a chunk still to skip.
+    trailer: usize,
+}
+
+impl Dechunk {
+    /// Takes `bytes` off the socket and hands every piece of body in them to `body`, with
+    /// whether the body is compressed.
+    fn feed(&mut self, bytes: &[u8], mut body: impl FnMut(&[u8], bool)) {
+        self.pending.extend_from_slice(bytes);
+        let mut at = 0;
+        loop {
+            let rest = &self.pending[at..];
+            if !self.head_done {
+                match memchr::memmem::find(rest, b"\r\n\r\n") {
+                    Some(end) => {
+                        let head = String::from_utf8_lossy(&rest[..end]).to_ascii_lowercase();
+                        self.zstd = head.contains("\r\ncontent-encoding: zstd");
+                        at += end + 4;
+                        self.head_done = true;
+                    }
+                    None => break,
+                }
+            } else if self.remaining > 0 {
+                if rest.is_empty() {
+                    break;
+                }
+                let take = self.remaining.min(rest.len());
+                body(&rest[..take], self.zstd);
+                at += take;
+                self.remaining -= take;
+                if self.remaining == 0 {
+                    self.trailer = 2;
+                }
+            } else if self.trailer > 0 {
+                let take = self.trailer.min(rest.len());
+                if take == 0 {
+                    break;
+                }
+                at += take;
+                self.trailer -= take;
+            } else {
+                match memchr::memmem::find(rest, b"\r\n") {
+                    Some(end) => {
+                        let line = std::str::from_utf8(&rest[..end]).unwrap_or("0");
+                        let size = line.split(';').next().unwrap_or("0").trim();
+                        self.remaining = usize::from_str_radix(size, 16).unwrap_or(0);
+                        at += end + 2;
+                        if self.remaining == 0 {
+                            self.trailer = 2;
+                        }
+                    }
+                    None => break,
+                }
+            }
+        }
+        self.pending.drain(..at);
+    }
+}
+
+/// What a connection reads its stream through: as it comes, or decoded from zstd.
+enum Reader {
+    Plain,
+    Zstd(
+        Box<Dechunk>,
+        Box<zstd::stream::write::Decoder<'static, Vec<u8>>>,
+    ),
+}
+
+async fn connection(
+    addr: SocketAddr,
+    request: Arc<[u8]>,
+    shared: Arc<Shared>,
+    index: usize,
+    zstd: bool,
+) {
+    let mut reader = if zstd {
+        match zstd::stream::write::Decoder::new(Vec::new()) {
+            Ok(decoder) => Reader::Zstd(Box::default(), Box::new(decoder)),
+            Err(_) => {
+                shared.connect_errors.fetch_add(1, Ordering::Relaxed);
+                return;
+            }
+        }
+    } else {
+        Reader::Plain
+    };
     let stream = match TcpStream::connect(addr).await {
         Ok(stream) => stream,
         Err(_) => {
@@ -435,7 +557,30 @@ async fn connection(addr: SocketAddr, request: Arc<[u8]>, shared: Arc<Shared>, i
             Ok(0) | Err(_) => break,
             Ok(read) => {
                 let len = carry + read;
-                if let Some(round) = newest_round(&buf[..len]) {
+                let newest = match &mut reader {
+                    Reader::Plain => newest_round(&buf[..len]),
+                    Reader::Zstd(dechunk, decoder) => {
+                        let mut failed = false;
+                        dechunk.feed(&buf[carry..len], |body, zstd| {
+                            if zstd {
+                                failed |= std::io::Write::write_all(decoder.as_mut(), body)
+                                    .is_err()
+                                    || std::io::Write::flush(decoder.as_mut()).is_err();
+                            } else {
+                                decoder.get_mut().extend_from_slice(body);
+                            }
+                        });
+                        if failed {
+                            break;
+                        }
+                        let decoded = decoder.get_mut();
+                        let newest = newest_round(decoded);
+                        let keep = decoded.len().min(CARRY);
+                        decoded.drain(..decoded.len() - keep);
+                        newest
+                    }
+                };
+                if let Some(round) = newest {
                     let seen = round + 1;
                     let before = slot.seen.load(Ordering::Relaxed);
                     if seen > before {
@@ -448,8 +593,10 @@ async fn connection(addr: SocketAddr, request: Arc<[u8]>, shared: Arc<Shared>, i
                         }
                     }
                 }
-                carry = len.min(CARRY);
-                buf.copy_within(len - carry..len, 0);
+                if matches!(reader, Reader::Plain) {
+                    carry = len.min(CARRY);
+                    buf.copy_within(len - carry..len, 0);
+                }
             }
         }
     }
@@ -506,6 +653,8 @@ fn client(args: &[String]) -> Result<(), String> {
     let rounds: usize = flag(args, "--rounds", 20)?;
     let storm = Duration::from_millis(flag(args, "--storm-ms", 1500)?);
     let settle = Duration::from_secs(flag(args, "--settle-s", 12)?);
+    let accept: String = flag(args, "--accept", String::new())?;
+    let zstd = accept == "zstd";
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -521,10 +670,12 @@ fn client(args: &[String]) -> Result<(), String> {
             ended: AtomicUsize::new(0),
             connect_errors: AtomicUsize::new(0),
         });
-        let open_stream: Arc<[u8]> =
-            format!("GET {path} HTTP/1.1\r\nHost: bench\r\nAccept: text/event-stream\r\n\r\n")
-                .into_bytes()
-                .into();
+        let accept_encoding = if zstd { "Accept-Encoding: zstd\r\n" } else { "" };
+        let open_stream: Arc<[u8]> = format!(
+            "GET {path} HTTP/1.1\r\nHost: bench\r\nAccept: text/event-stream\r\n{accept_encoding}\r\n"
+        )
+        .into_bytes()
+        .into();
         // The storm: connections opened at an even rate over `storm`.
         let mut tasks = Vec::with_capacity(n);
         for index in 0..n {
@@ -538,6 +689,7 @@ fn client(args: &[String]) -> Result<(), String> {
                 open_stream.clone(),
                 shared.clone(),
                 index,
+                zstd,
             )));
         }
         if !all_arrived(&shared, n, STORM_TIMEOUT).await {
@@ -616,6 +768,7 @@ fn client(args: &[String]) -> Result<(), String> {
             rss_open_kib: open.rss_kib,
             rss_closed_kib: closed_after.rss_kib,
             clients_after_close: closed.clients,
+            compressors: open.compressors,
             disconnects,
             connect_errors: shared.connect_errors.load(Ordering::Relaxed),
             loads_per_wakeup: (after_rounds.loads - loads_before) as f64 / rounds as f64,
@@ -677,6 +830,11 @@ fn run_once(kind: &str, n: usize, rounds: usize, storm_ms: u64) -> Result<Report
             _ => "/live/view",
         };
         let (n, rounds, storm_ms) = (n.to_string(), rounds.to_string(), storm_ms.to_string());
+        let accept = if kind.contains("zstd") {
+            "zstd"
+        } else {
+            "none"
+        };
         let client = spawn_pinned(
             1,
             &[
@@ -691,6 +849,8 @@ fn run_once(kind: &str, n: usize, rounds: usize, storm_ms: u64) -> Result<Report
                 &rounds,
                 "--storm-ms",
                 &storm_ms,
+                "--accept",
+                accept,
             ],
         )?;
         let output = client.wait_with_output().map_err(|e| e.to_string())?;
@@ -743,22 +903,23 @@ fn drive(args: &[String]) -> Result<(), String> {
             for &kind in &kinds {
                 let report = run_once(kind, n, rounds, storm_ms)?;
                 eprintln!(
-                    "run {run} {kind:>4} n={n:>5}: initial {:8.1} ms, last client p50 {:7.1} ms, cpu/round {:6.1} ms, {:5.1} KiB/conn, closed {:6} KiB, {} disconnects",
+                    "run {run} {kind:>4} n={n:>5}: initial {:8.1} ms, last client p50 {:7.1} ms, cpu/round {:6.1} ms, {:5.1} KiB/conn, closed {:6} KiB, {} disconnects, {} compressors",
                     report.initial_ms,
                     quantile(&report.last_client_ms, 0.5),
                     report.cpu_per_round_ms,
                     (report.rss_open_kib as f64 - report.rss_before_kib as f64) / n as f64,
                     report.rss_closed_kib,
-                    report.disconnects
+                    report.disconnects,
+                    report.compressors
                 );
                 reports.push((n, kind, report));
             }
         }
     }
     println!(
-        "| N | server | all initial renders | trigger -> last client p50 / p99 / max | server CPU per round | RSS per connection | RSS before -> after close | disconnects | loads per wake-up |"
+        "| N | server | all initial renders | trigger -> last client p50 / p99 / max | server CPU per round | RSS per connection | RSS before -> after close | disconnects | loads per wake-up | compressors |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|");
     for &n in &ns {
         for &kind in &kinds {
             let of: Vec<&Report> = reports
@@ -769,13 +930,13 @@ fn drive(args: &[String]) -> Result<(), String> {
             let med = |f: &dyn Fn(&Report) -> f64| {
                 median(&mut of.iter().map(|r| f(r)).collect::<Vec<_>>())
             };
-            let loads = if kind == "live" {
+            let loads = if kind.starts_with("live") {
                 format!("{:.2}", med(&|r| r.loads_per_wakeup))
             } else {
                 String::from("-")
             };
             println!(
-                "| {n} | {kind} | {:.0} ms | {:.1} / {:.1} / {:.1} ms | {:.1} ms | {:.1} KiB | {:.1} -> {:.1} MB | {} | {loads} |",
+                "| {n} | {kind} | {:.0} ms | {:.1} / {:.1} / {:.1} ms | {:.1} ms | {:.1} KiB | {:.1} -> {:.1} MB | {} | {loads} | {:.0} |",
                 med(&|r| r.initial_ms),
                 med(&|r| quantile(&r.last_client_ms, 0.5)),
                 med(&|r| quantile(&r.last_client_ms, 0.99)),
@@ -788,6 +949,7 @@ fn drive(args: &[String]) -> Result<(), String> {
                     .map(|r| r.disconnects + r.connect_errors)
                     .max()
                     .unwrap_or(0),
+                med(&|r| r.compressors as f64),
             );
         }
     }

@@ -23,6 +23,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use futures::StreamExt;
+use livestar::compress::AcceptEncoding;
 use livestar::hub::Hub;
 use livestar::live::Action;
 use livestar::prelude::*;
@@ -134,9 +135,14 @@ async fn page(
     layout::page(&format!("#{room}"), Some(&user), &app.assets, body).into_response()
 }
 
-async fn live(State(app): State<App>, _user: CurrentUser, Path(room): Path<String>) -> Response {
+async fn live(
+    State(app): State<App>,
+    _user: CurrentUser,
+    Path(room): Path<String>,
+    accept: AcceptEncoding,
+) -> Response {
     match known(&room) {
-        Some(room) => app.hub.join_room(room).into_response(),
+        Some(room) => app.hub.join_room(room).compress(&accept).into_response(),
         None => (StatusCode::NOT_FOUND, "no such room").into_response(),
     }
 }

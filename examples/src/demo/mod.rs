@@ -37,6 +37,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use livestar::backplane::{Backplane, Nats, Postgres, Redis};
+use livestar::compress::{Compression, Encoding};
 use livestar::hub::Hub;
 use livestar::invalidate::Notifier;
 
@@ -73,11 +74,15 @@ pub struct Config {
     /// The most live streams the process keeps open (`--max-streams N`; none by default).
     /// Past it a new stream gets `503` with a jittered `Retry-After`.
     pub max_streams: Option<usize>,
+    /// The encodings event streams are compressed with, in order of preference (`--compress
+    /// zstd,br,gzip`, the default; `--compress off` for none).
+    pub compression: Compression,
 }
 
 /// The usage text of the `demo` binary.
 pub const USAGE: &str = "usage: demo [--port N] [--redis URL | --nats URL | --postgres URL] \
-                         [--namespace NAME] [--datastar-js PATH] [--max-streams N]";
+                         [--namespace NAME] [--datastar-js PATH] [--max-streams N] \
+                         [--compress off|zstd,br,gzip]";
 
 impl Config {
     /// Reads the arguments (without the program name).
@@ -91,6 +96,7 @@ impl Config {
             namespace: "livestar-demo".to_owned(),
             datastar_js: None,
             max_streams: None,
+            compression: Compression::default(),
         };
         let mut args = args.into_iter();
         while let Some(flag) = args.next() {
@@ -117,12 +123,32 @@ impl Config {
                             format!("--max-streams {limit:?} is not a positive number\n{USAGE}")
                         })?);
                 }
+                "--compress" => config.compression = compression(&value("--compress")?)?,
                 "-h" | "--help" => return Err(USAGE.to_owned()),
                 other => return Err(format!("unknown option {other:?}\n{USAGE}")),
             }
         }
         Ok(config)
     }
+}
+
+/// The compression of `--compress`: `off`, or encodings in order of preference.
+fn compression(list: &str) -> Result<Compression, String> {
+    if list == "off" {
+        return Ok(Compression::off());
+    }
+    let encodings = list
+        .split(',')
+        .map(|name| match name.trim() {
+            "br" => Ok(Encoding::Brotli),
+            "zstd" => Ok(Encoding::Zstd),
+            "gzip" => Ok(Encoding::Gzip),
+            other => Err(format!(
+                "--compress: {other:?} is not br, zstd or gzip (or write off)\n{USAGE}"
+            )),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Compression::default().prefer(encodings))
 }
 
 /// Where pages load the Datastar client from.
@@ -312,6 +338,7 @@ async fn datastar_js(State(app): State<App>) -> Response {
 /// The store, the backplane or the port is unavailable.
 pub async fn serve(config: Config) -> Result<(), StartError> {
     livestar::stream::limit_open_streams(config.max_streams);
+    livestar::compress::set_default(config.compression.clone());
     let app = app(&config).await?;
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", config.port))
         .await
@@ -405,6 +432,25 @@ mod tests {
         assert_eq!(config.backend, Backend::Redis("redis://r".into()));
         assert_eq!(config.namespace, "t1");
         assert_eq!(config.datastar_js, Some(PathBuf::from("d.js")));
+    }
+
+    #[test]
+    fn compress_takes_off_or_a_list_of_encodings() {
+        assert_eq!(
+            parse(&[]).expect("parses").compression,
+            Compression::default()
+        );
+        let off = parse(&["--compress", "off"]).expect("parses");
+        assert_eq!(off.compression, Compression::off());
+        let list = parse(&["--compress", "gzip, br"]).expect("parses");
+        assert_eq!(
+            list.compression.preference(),
+            [Encoding::Gzip, Encoding::Brotli]
+        );
+        for bad in ["deflate", "br,,gzip", "", "identity"] {
+            let error = parse(&["--compress", bad]).expect_err(bad);
+            assert!(error.contains("is not br, zstd or gzip"), "{bad}: {error}");
+        }
     }
 
     #[test]

@@ -20,6 +20,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use livestar::compress::AcceptEncoding;
 use livestar::live::Action;
 use livestar::prelude::*;
 use livestar::response::Events;
@@ -100,8 +101,8 @@ async fn page(State(app): State<App>, user: Option<CurrentUser>) -> Response {
     layout::page("Notifications", Some(&user), &app.assets, body).into_response()
 }
 
-async fn live(State(app): State<App>, user: CurrentUser) -> LiveStream {
-    app.hub.join_session(&user.0)
+async fn live(State(app): State<App>, user: CurrentUser, accept: AcceptEncoding) -> LiveStream {
+    app.hub.join_session(&user.0).compress(&accept)
 }
 
 /// The signals the send form sends.

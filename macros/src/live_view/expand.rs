@@ -152,7 +152,7 @@ pub(crate) fn expand(model: &LiveView, function: &ItemFn) -> TokenStream {
         #[doc(hidden)]
         #[allow(non_snake_case, unused_variables, unused_mut, clippy::all)]
         async fn #handler(
-            __livestar_last_event_id: ::livestar::__private::LastEventId,
+            __livestar_connect: ::livestar::__private::Connect,
             #( #arguments: #types ),*
         ) -> ::livestar::__private::HttpResponse {
             // Named before the patterns bind anything that could shadow it.
@@ -169,7 +169,7 @@ pub(crate) fn expand(model: &LiveView, function: &ItemFn) -> TokenStream {
             #serve(
                 #key_args
                 #config,
-                __livestar_last_event_id,
+                __livestar_connect,
                 __livestar_wakeups,
                 move || {
                     #( #capture )*
@@ -230,6 +230,9 @@ fn config(model: &LiveView) -> TokenStream {
         settings.push(quote! {
             __livestar_config.retry = ::core::time::Duration::from_millis(#millis);
         });
+    }
+    if let Some(compress) = &model.args.compress {
+        settings.push(quote! { __livestar_config.compress = #compress; });
     }
     if let Some(error_view) = &model.args.error_view {
         let call = quote_spanned! {error_view.span()=>

@@ -21,6 +21,8 @@ pub(crate) struct LiveViewArgs {
     pub(crate) state: Option<Type>,
     /// `shared = key`: the connections of one key share one load and render.
     pub(crate) shared: Option<Expr>,
+    /// `compress = false`: the stream is never compressed.
+    pub(crate) compress: Option<syn::LitBool>,
     pub(crate) attribute_span: Span,
     /// A path was written, valid or not (an invalid one is reported where it is).
     pub(crate) path_written: bool,
@@ -77,6 +79,7 @@ pub(crate) const OPTIONS: &[&str] = &[
     "error_view",
     "state",
     "shared",
+    "compress",
 ];
 
 pub(crate) const MODES: &[&str] = &[
@@ -130,6 +133,7 @@ pub(crate) fn parse_args(tokens: TokenStream, errors: &mut Errors) -> LiveViewAr
         error_view: None,
         state: None,
         shared: None,
+        compress: None,
         attribute_span: Span::call_site(),
         path_written: false,
     };
@@ -204,6 +208,15 @@ fn parse_option(
         "error_view" => args.error_view = Some(syn::parse2(value)?),
         "state" => args.state = Some(syn::parse2(value)?),
         "shared" => args.shared = Some(syn::parse2(value)?),
+        "compress" => {
+            args.compress = Some(syn::parse2(value).map_err(|error| {
+                syn::Error::new(
+                    error.span(),
+                    "`compress` takes `true` or `false`: `compress = false` sends this live \
+                     view uncompressed whatever the client accepts",
+                )
+            })?)
+        }
         "heartbeat" => {
             args.heartbeat = Some(match syn::parse2::<Ident>(value.clone()) {
                 Ok(ident) if ident == "off" => HeartbeatSetting::Off,

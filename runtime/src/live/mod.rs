@@ -68,6 +68,7 @@
 //! | `retry` | the base reconnect delay sent as `retry:` (jittered up to twice as long) | `1s` |
 //! | `error_view` | a function of `&`[`Failure`] returning `Html`, sent when a reload fails | none: keep the last view |
 //! | `state` | the router state type of `route()`, when no `State<S>` argument names it | from `State<S>`, else generic |
+//! | `compress` | `false` to send this route uncompressed whatever the client accepts (see [`crate::compress`]) | `true`: `zstd`, `br` or `gzip` as negotiated |
 //! | `shared` | a key, evaluated per connection with the extractors' bindings in scope (`shared = user.0`, `shared = board`, `shared = ()` for one view of everyone): the connections of one key share one load and render (see [Shared live views](#shared-live-views)) | none: each connection loads and renders for itself |
 //!
 //! The function keeps axum's handler signature: every argument is an extractor (`State`,

@@ -13,6 +13,7 @@ use http::request::Parts;
 
 use super::runner::Runner;
 use super::{Failure, OPEN_SUBSCRIPTIONS};
+use crate::compress::AcceptEncoding;
 use crate::event::Mode;
 use crate::invalidate::{IntoInvalidation, Invalidation};
 use crate::origin::OriginRejection;
@@ -33,6 +34,8 @@ pub struct Config {
     pub mode: Mode,
     pub retry: Duration,
     pub error_view: Option<fn(&Failure) -> Html>,
+    /// Whether the stream is compressed when the client accepts it (`compress = false`).
+    pub compress: bool,
 }
 
 impl Config {
@@ -44,6 +47,7 @@ impl Config {
             mode: Mode::Outer,
             retry: crate::event::DEFAULT_RETRY,
             error_view: None,
+            compress: true,
         }
     }
 }
@@ -53,30 +57,35 @@ pub fn heartbeat_millis(ms: u64) -> Heartbeat {
     Heartbeat::every(Duration::from_millis(ms))
 }
 
-/// The `Last-Event-ID` request header: the id of the last patch the client got. Extracting it
-/// refuses a stream opened by a page on another site (see [`crate::origin`]).
-pub struct LastEventId(pub Option<String>);
+/// What a live view reads of the request that opens it: the `Last-Event-ID` header (the id
+/// of the last patch the client got) and the encodings it accepts. Extracting it refuses a
+/// stream opened by a page on another site (see [`crate::origin`]).
+pub struct Connect {
+    pub last_event_id: Option<String>,
+    pub accept: AcceptEncoding,
+}
 
-impl<S: Send + Sync> FromRequestParts<S> for LastEventId {
+impl<S: Send + Sync> FromRequestParts<S> for Connect {
     type Rejection = OriginRejection;
 
     /// Refuses a stream opened by a page on another site (see [`crate::origin`]).
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, OriginRejection> {
         crate::origin::check(&parts.method, &parts.uri, &parts.headers, &parts.extensions)?;
-        Ok(LastEventId(
-            parts
+        Ok(Connect {
+            last_event_id: parts
                 .headers
                 .get("last-event-id")
                 .and_then(|value| value.to_str().ok())
                 .map(str::to_owned),
-        ))
+            accept: AcceptEncoding::from_headers(&parts.headers),
+        })
     }
 }
 
 /// Serves one connection of a live view.
 pub async fn serve<T, E, L, Fut, V>(
     config: Config,
-    last_event_id: LastEventId,
+    connect: Connect,
     wakeups: Invalidation,
     load: L,
     view: V,
@@ -92,7 +101,7 @@ where
         return busy;
     }
     Runner::new(load, view, config)
-        .serve(last_event_id.0, wakeups)
+        .serve(connect, wakeups)
         .await
 }
 
@@ -103,7 +112,7 @@ pub async fn serve_shared<K, T, E, L, Fut, V>(
     views: &'static SharedViews,
     key: K,
     config: Config,
-    last_event_id: LastEventId,
+    connect: Connect,
     wakeups: Invalidation,
     load: L,
     view: V,
@@ -119,7 +128,7 @@ where
     if let Some(busy) = crate::stream::refusal() {
         return busy;
     }
-    super::shared::serve(views, key, config, last_event_id.0, wakeups, load, view).await
+    super::shared::serve(views, key, config, connect, wakeups, load, view).await
 }
 
 /// Checks the type of a `shared = key` expression.

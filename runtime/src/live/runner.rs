@@ -17,7 +17,7 @@ use futures::{FutureExt, Stream, StreamExt};
 use http::StatusCode;
 use pin_project_lite::pin_project;
 
-use super::private::Config;
+use super::private::{Config, Connect};
 use super::{Gauge, OPEN_VIEWS};
 use crate::event::{ContentId, Event, PatchElements};
 use crate::invalidate::Invalidation;
@@ -87,6 +87,13 @@ pub(crate) fn jittered(base: Duration) -> Duration {
         random % (base_ms + 1)
     };
     Duration::from_millis(base_ms.saturating_add(extra))
+}
+
+/// `base` plus `k / steps` of `base` again, `k` random from 0 to `steps`: spread like
+/// [`jittered`], in a few values that connections can have in common.
+pub(crate) fn jittered_in_steps(base: Duration, steps: u64) -> Duration {
+    let step = base / u32::try_from(steps.max(1)).unwrap_or(u32::MAX);
+    base + step * u32::try_from(fastrand::u64(0..=steps)).unwrap_or(0)
 }
 
 /// One connection's live view.
@@ -247,23 +254,25 @@ where
     }
 
     /// The whole response of one connection.
-    pub(crate) async fn serve(
-        mut self,
-        last_event_id: Option<String>,
-        wakeups: Invalidation,
-    ) -> Response {
+    pub(crate) async fn serve(mut self, connect: Connect, wakeups: Invalidation) -> Response {
         let (id, patch) = match self.first_patch().await {
             Ok(first) => first,
             Err(response) => return response,
         };
-        let first = (!last_event_id.is_some_and(|last| id.matches(&last))).then_some(patch);
+        let page_has_it = connect.last_event_id.is_some_and(|last| id.matches(&last));
+        let first = (!page_has_it).then_some(patch);
         let heartbeat = self.config.heartbeat.clone();
         let retry = jittered(self.config.retry);
-        crate::stream(self.updates(first, wakeups))
+        let compress = self.config.compress;
+        let live = crate::stream(self.updates(first, wakeups))
             .heartbeat(heartbeat)
             .retry(retry)
-            .owning(Gauge::new(&OPEN_VIEWS))
-            .into_response()
+            .owning(Gauge::new(&OPEN_VIEWS));
+        if compress {
+            live.compress(&connect.accept).into_response()
+        } else {
+            live.into_response()
+        }
     }
 
     /// The stream of `first`, then one patch per coalesced burst of `wakeups` that changed

@@ -9,6 +9,11 @@
 //! behind gets the newest patch, never a backlog, and every connection reads the same slot,
 //! so a wake-up costs each connection little more than its own write. The task, and with it
 //! every subscription, ends when the last connection of the key goes away.
+//!
+//! Compressed connections go one step further: those that start alike (the same first view,
+//! encoding and retry hint, as in a reconnect storm) send the same bytes, compressed once
+//! for all of them (see [`crate::stream::group`]). Their retry hint is jittered in a few
+//! steps rather than freely, so that such connections exist.
 
 use std::any::{Any, TypeId};
 use std::collections::HashMap;
@@ -19,11 +24,17 @@ use axum::response::{IntoResponse, Response};
 use futures::{Stream, StreamExt};
 use tokio::sync::broadcast;
 
-use super::private::{Config, SharedKey};
-use super::runner::{Runner, jittered};
+use super::private::{Config, Connect, SharedKey};
+use super::runner::{Runner, jittered, jittered_in_steps};
 use super::{Gauge, OPEN_VIEWS};
+use crate::compress::Encoding;
 use crate::event::{ContentId, Event};
 use crate::invalidate::Invalidation;
+use crate::stream::group::{Groups, Start};
+
+/// The steps a shared view's retry hint is jittered in: connections of one step can share
+/// a compressor.
+const RETRY_STEPS: u64 = 16;
 
 /// The keys of one shared live view that have connections in this process. One per
 /// `#[live_view(.., shared = ..)]`, a `static` of its handler.
@@ -86,6 +97,8 @@ struct Slot {
     /// connection that subscribes sees every patch after the one it starts from.
     current: Mutex<Published>,
     tx: broadcast::Sender<Published>,
+    /// The connections of the key whose streams are compressed, grouped by how they start.
+    groups: Groups,
 }
 
 impl Slot {
@@ -94,6 +107,7 @@ impl Slot {
             current: Mutex::new(Published::Starting),
             // One slot: a follower that falls behind skips to the newest patch.
             tx: broadcast::channel(1).0,
+            groups: Groups::default(),
         })
     }
 
@@ -165,7 +179,7 @@ pub(crate) async fn serve<K, T, E, L, Fut, V>(
     views: &'static SharedViews,
     key: K,
     config: Config,
-    last_event_id: Option<String>,
+    connect: Connect,
     wakeups: Invalidation,
     load: L,
     view: V,
@@ -178,18 +192,20 @@ where
     T: Send + 'static,
     V: Fn(&T, &mut String) + Send + Sync + 'static,
 {
-    let ((mut current, mut rx), lead) = views.with::<K, _>(|table| match table.get(&key) {
-        Some(slot) => (slot.subscribe(), None),
+    let (slot, lead) = views.with::<K, _>(|table| match table.get(&key) {
+        Some(slot) => (slot.clone(), false),
         None => {
             let slot = Slot::new();
             table.insert(key.clone(), slot.clone());
-            (slot.subscribe(), Some(slot))
+            (slot, true)
         }
     });
+    let (mut current, mut rx) = slot.subscribe();
     let heartbeat = config.heartbeat.clone();
-    let retry = jittered(config.retry);
+    let base_retry = config.retry;
+    let compress = config.compress;
     let mut runner = Runner::new(load, view, config);
-    if let Some(slot) = lead {
+    if lead {
         let starting = Starting {
             views,
             key: Some(key.clone()),
@@ -199,10 +215,16 @@ where
             Ok(first) => first,
             Err(response) => return response,
         };
-        // This connection's receiver, subscribed before, receives the patch as its first.
         slot.publish(Published::Ready(id, patch));
+        // Subscribed again: the first patch is `current`, not also the next one received.
+        (current, rx) = slot.subscribe();
         starting.started();
-        tokio::spawn(drive(views, key, slot, runner.updates(None, wakeups)));
+        tokio::spawn(drive(
+            views,
+            key,
+            slot.clone(),
+            runner.updates(None, wakeups),
+        ));
     } else {
         while matches!(current, Published::Starting) {
             current = next_published(&mut rx).await.unwrap_or(Published::Failed);
@@ -210,15 +232,43 @@ where
         if matches!(current, Published::Failed | Published::Revoked) {
             // The first connection could not load: this one tries for itself, unshared, so
             // its own error (or view) is what it gets.
-            return runner.serve(last_event_id, wakeups).await;
+            return runner.serve(connect, wakeups).await;
         }
         drop(wakeups);
     }
-    crate::stream(follow(current, rx, last_event_id))
+    let compression = crate::compress::default();
+    let shares = compress
+        && compression.shares()
+        && connect.accept.negotiate(&compression) != Encoding::Identity;
+    if let (true, Published::Ready(id, _)) = (shares, &current) {
+        // Connections that start alike send alike: one compressor for all of them.
+        let page_has_it = connect
+            .last_event_id
+            .as_deref()
+            .is_some_and(|last| id.matches(last));
+        let id = id.as_u64();
+        // The retry hint in one of a few steps, so that connections can share a start.
+        let retry = jittered_in_steps(base_retry, RETRY_STEPS);
+        let last_event_id = connect.last_event_id;
+        return slot.groups.respond(
+            &connect.accept,
+            &compression,
+            retry,
+            Start::of(id, page_has_it),
+            move || crate::stream(follow(current, rx, last_event_id)).heartbeat(heartbeat),
+            Gauge::new(&OPEN_VIEWS),
+        );
+    }
+    let live = crate::stream(follow(current, rx, connect.last_event_id))
         .heartbeat(heartbeat)
-        .retry(retry)
-        .owning(Gauge::new(&OPEN_VIEWS))
-        .into_response()
+        .retry(jittered(base_retry))
+        .owning(Gauge::new(&OPEN_VIEWS));
+    if compress {
+        live.compress_with(&connect.accept, &compression)
+            .into_response()
+    } else {
+        live.into_response()
+    }
 }
 
 /// Reloads the key's view on every burst of wake-ups and publishes each new patch, until the
