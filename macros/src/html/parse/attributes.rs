@@ -100,7 +100,10 @@ impl Parser<'_> {
             Some(TokenTree::Literal(literal)) => {
                 if is_string_literal(&literal) {
                     match syn::parse2::<syn::LitStr>(literal.to_token_stream()) {
-                        Ok(lit) => AttributeValue::Literal { text: lit.value() },
+                        Ok(lit) => AttributeValue::Literal {
+                            text: lit.value(),
+                            span: literal.span(),
+                        },
                         Err(error) => {
                             self.error(error);
                             AttributeValue::Bare
@@ -109,7 +112,10 @@ impl Parser<'_> {
                 } else {
                     let text = literal.to_string();
                     if text.starts_with(|c: char| c.is_ascii_digit()) {
-                        AttributeValue::Literal { text }
+                        AttributeValue::Literal {
+                            text,
+                            span: literal.span(),
+                        }
                     } else {
                         self.error(syn::Error::new(
                             literal.span(),

@@ -87,8 +87,8 @@ pub struct Attribute {
 pub enum AttributeValue {
     /// `disabled`.
     Bare,
-    /// `class="a b"`, before escaping.
-    Literal { text: String },
+    /// `class="a b"`, before escaping; `span` is the literal's, for diagnostics on its text.
+    Literal { text: String, span: Span },
     /// `title={expr}`.
     Expr { expr: TokenStream, span: Span },
 }
