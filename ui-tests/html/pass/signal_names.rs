@@ -11,7 +11,7 @@ fn main() {
         <div data-signals:item_1="0"></div>
         <div data-ref:panel></div>
         <div data-indicator="saving"></div>
-        <span data-text="'Price: $5, ' + `costs $6 ${$price}` + $user.name"></span>
+        <span data-text="'Price: $5, ' + `costs $6` + `${$price}` + $user.name"></span>
         <span data-text="$count - 1 /* not $1 */"></span>
         <span data-text=r"$s.replace(/\$1['\$]/g, '$2')"></span>
         <span data-show="Object.keys($).length > 0 && $todos.0.done"></span>
