@@ -5,8 +5,8 @@
 //! HTML escaping does not protect it: the browser decodes `&#39;` back to `'` before Datastar
 //! reads the value. So an [`Action`] writes every value it holds (the path, a selector, a
 //! header) as a JavaScript string literal ([`push_js_string`]: JSON, with `<`, `>`, `&`,
-//! U+2028 and U+2029 escaped too), and only then is the whole escaped for the attribute. No
-//! value can end its literal.
+//! U+2028, U+2029, and the `\`, `$`, `@`, `` ` `` the client rewrites, escaped too), and only
+//! then is the whole escaped for the attribute. No value can end its literal.
 //!
 //! `#[action(post, "/todos/{id}/toggle")]` on an axum handler generates `toggle::post(id)`,
 //! which percent-encodes each path parameter of the handler's `Path` type:
@@ -118,7 +118,7 @@ pub enum Retry {
 ///     .header("X-Source", "search box");
 /// assert_eq!(
 ///     action.to_string(),
-///     r##"@post("/search", {selector: "#results", filterSignals: {include: new RegExp("^query$")}, headers: {"X-Source": "search box"}})"##
+///     r##"@post("/search", {selector: "#results", filterSignals: {include: new RegExp("^query\u0024")}, headers: {"X-Source": "search box"}})"##
 /// );
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -209,7 +209,7 @@ impl Action {
     /// use livestar::action::{Action, Method};
     ///
     /// let action = Action::new(Method::Post, "/a").filter_signals(None, Some("^draft\\."));
-    /// assert!(action.to_string().contains(r#"filterSignals: {exclude: new RegExp("^draft\\.")}"#));
+    /// assert!(action.to_string().contains(r#"filterSignals: {exclude: new RegExp("^draft\u005c.")}"#));
     /// ```
     pub fn filter_signals(mut self, include: Option<&str>, exclude: Option<&str>) -> Self {
         self.include = include.map(str::to_owned);

@@ -69,7 +69,7 @@ impl Expression for Js {
 /// ```
 /// let name = "O'Brien</script>";
 /// let js = livestar::js!("$greeting = 'Hi ' + {name}");
-/// assert_eq!(js.as_str(), r#"$greeting = 'Hi ' + "O'Brien\u003c/script\u003e""#);
+/// assert_eq!(js.as_str(), r#"$greeting = 'Hi ' + "O'Brien\u003c\u002fscript\u003e""#);
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Js(String);
