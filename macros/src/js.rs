@@ -6,6 +6,8 @@ use proc_macro2::TokenStream;
 use quote::quote;
 use syn::{Ident, LitStr};
 
+use crate::signal::{self, Context, Scanner};
+
 /// One piece of the literal.
 enum Piece {
     Code(String),
@@ -25,9 +27,61 @@ pub(crate) fn expand(input: TokenStream) -> TokenStream {
         }
     };
     match parse(&literal) {
-        Ok(pieces) => generate(&literal, &pieces),
+        Ok(pieces) => {
+            let errors: TokenStream = check(&literal, &pieces)
+                .iter()
+                .map(syn::Error::to_compile_error)
+                .collect();
+            let expansion = generate(&literal, &pieces);
+            if errors.is_empty() {
+                expansion
+            } else {
+                quote!({ #errors #expansion })
+            }
+        }
         Err(error) => error.to_compile_error(),
     }
+}
+
+/// Checks where each placeholder falls in the JavaScript, and the `$name` references.
+///
+/// A value is written as a JavaScript literal with its own quotes, so it belongs where code
+/// goes. Inside a string it would show its quotes; inside template-literal text, a comment or
+/// a regular expression, JSON escaping does not keep it from ending them (`${...}`, `*/`).
+fn check(literal: &LitStr, pieces: &[Piece]) -> Vec<syn::Error> {
+    let mut scanner = Scanner::default();
+    let mut code = String::new();
+    let mut errors = Vec::new();
+    for piece in pieces {
+        match piece {
+            Piece::Code(text) => code.push_str(&scanner.blank(text)),
+            Piece::Value(name) => {
+                let place = match scanner.context() {
+                    Context::Code => None,
+                    Context::SingleQuoted | Context::DoubleQuoted => Some("a JavaScript string"),
+                    Context::Template => Some("the text of a template literal"),
+                    Context::LineComment | Context::BlockComment => Some("a comment"),
+                    Context::Regex | Context::RegexClass => Some("a regular expression"),
+                };
+                if let Some(place) = place {
+                    errors.push(syn::Error::new(
+                        literal.span(),
+                        format!(
+                            "`{{{name}}}` is inside {place} in js!: the value is written as a JavaScript literal with its own quotes and escaping, which only holds in code; write it outside the quotes and join it, e.g. `js!(\"@post('/t/' + {{{name}}})\")`, or in a template literal as `${{{{{{{name}}}}}}}`"
+                        ),
+                    ));
+                }
+                scanner.value_written();
+                code.push(signal::VALUE);
+            }
+        }
+    }
+    errors.extend(
+        signal::reference_problems(&code)
+            .into_iter()
+            .map(|problem| syn::Error::new(literal.span(), problem)),
+    );
+    errors
 }
 
 fn parse(literal: &LitStr) -> syn::Result<Vec<Piece>> {

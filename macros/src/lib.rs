@@ -7,6 +7,7 @@ mod action;
 mod html;
 mod js;
 mod live_view;
+mod signal;
 
 /// Writes HTML with compile-time checks; see the documentation of `livestar::html!`.
 #[proc_macro]

@@ -5,8 +5,8 @@
 //! HTML escaping does not protect it: the browser decodes `&#39;` back to `'` before Datastar
 //! reads the value. So an [`Action`] writes every value it holds (the path, a selector, a
 //! header) as a JavaScript string literal ([`push_js_string`]: JSON, with `<`, `>`, `&`,
-//! U+2028 and U+2029 escaped too), and only then is the whole escaped for the attribute. No
-//! value can end its literal.
+//! U+2028, U+2029, and the `\`, `$`, `@`, `` ` `` the client rewrites, escaped too), and only
+//! then is the whole escaped for the attribute. No value can end its literal.
 //!
 //! `#[action(post, "/todos/{id}/toggle")]` on an axum handler generates `toggle::post(id)`,
 //! which percent-encodes each path parameter of the handler's `Path` type:
@@ -118,7 +118,7 @@ pub enum Retry {
 ///     .header("X-Source", "search box");
 /// assert_eq!(
 ///     action.to_string(),
-///     r##"@post("/search", {selector: "#results", filterSignals: {include: new RegExp("^query$")}, headers: {"X-Source": "search box"}})"##
+///     r##"@post("/search", {selector: "#results", filterSignals: {include: new RegExp("^query\u0024")}, headers: {"X-Source": "search box"}})"##
 /// );
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -209,7 +209,7 @@ impl Action {
     /// use livestar::action::{Action, Method};
     ///
     /// let action = Action::new(Method::Post, "/a").filter_signals(None, Some("^draft\\."));
-    /// assert!(action.to_string().contains(r#"filterSignals: {exclude: new RegExp("^draft\\.")}"#));
+    /// assert!(action.to_string().contains(r#"filterSignals: {exclude: new RegExp("^draft\u005c.")}"#));
     /// ```
     pub fn filter_signals(mut self, include: Option<&str>, exclude: Option<&str>) -> Self {
         self.include = include.map(str::to_owned);
@@ -420,9 +420,11 @@ impl AttributeValue for Action {
 }
 
 /// Appends `value` as a JavaScript string literal that no value can end: JSON (double quotes,
-/// `\"`, `\\`, control characters escaped), with `<`, `>` and `&` written `\u003c`,
-/// `\u003e`, `\u0026` (so the literal cannot close a `<script>` or be read as markup) and
-/// U+2028, U+2029 written as escapes (line terminators in older JavaScript). Escape the result
+/// `\"`, control characters escaped), with `<`, `>` and `&` written `\u003c`, `\u003e`,
+/// `\u0026` (so the literal cannot close a `<script>` or be read as markup), U+2028, U+2029
+/// written as escapes (line terminators in older JavaScript), and `\`, `$`, `@` and `` ` ``
+/// written `\u005c`, `\u0024`, `\u0040`, `\u0060`: the Datastar client rewrites `$name` and
+/// `@name(` before it compiles an expression, even inside strings. Escape the result
 /// again for the HTML context it goes in (attributes: [`escape_attr`]).
 ///
 /// ```
@@ -436,7 +438,14 @@ pub fn push_js_string(value: &str, out: &mut String) {
     for c in value.chars() {
         match c {
             '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
+            // A backslash as `\u005c`, never `\\`: the client's expression rewriting reads `\\"`
+            // as an escaped quote.
+            '\\' => out.push_str("\\u005c"),
+            // Characters the client's expression rewriting looks for even inside strings
+            // (`$name` references, `@action(` calls, template literals).
+            '$' => out.push_str("\\u0024"),
+            '@' => out.push_str("\\u0040"),
+            '`' => out.push_str("\\u0060"),
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
@@ -490,8 +499,9 @@ mod tests {
             // JSON is the JavaScript string syntax used here: it parses back to the value.
             let back: String = serde_json::from_str(&js).expect("a JSON string literal");
             prop_assert_eq!(back, value);
-            let unsafe_chars = ['<', '>', '&', '\u{2028}', '\u{2029}'];
+            let unsafe_chars = ['<', '>', '&', '\u{2028}', '\u{2029}', '$', '@', '`'];
             prop_assert!(!js.contains(unsafe_chars), "unescaped in {}", js);
+            prop_assert!(!js.contains("\\\\"), "an escaped backslash in {}", js);
             // The only unescaped quotes are the two around it.
             let inner = &js[1..js.len() - 1];
             let mut escaped = false;

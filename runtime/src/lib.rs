@@ -34,6 +34,16 @@ pub use livestar_macros::html;
 /// can end its literal; `{{` and `}}` are braces. Returns a [`render::Js`], an
 /// [`Expression`](render::Expression) for `html!`'s Datastar attributes.
 ///
+/// A value goes where code goes: a `{name}` inside a JavaScript string, template-literal
+/// text, a comment or a regular expression is a compile error (JSON escaping does not hold
+/// there); join it instead (`'/t/' + {id}`, or `` `/t/${{{id}}}` `` in a template literal).
+/// `$name` signal references are checked as in `html!`.
+///
+/// ```compile_fail
+/// let id = "7";
+/// let _ = livestar::js!("@post('/t/{id}')");
+/// ```
+///
 /// ```
 /// use livestar::prelude::*;
 ///

@@ -8,6 +8,7 @@ use super::datastar::{self, CASE_TAGS, DatastarName, PLUGINS, Plugin, Requiremen
 use super::elements;
 use super::parse::{Attribute, AttributeValue, Element, Else, Name, Node, Template};
 use super::suggest::{closest, typo_budget};
+use crate::signal::{self, Case, Scanner};
 
 /// Checks a parsed template.
 pub fn template(template: &Template, diagnostics: &mut Diagnostics) {
@@ -231,6 +232,7 @@ fn known_plugin(
                 value_example(p)
             )));
         }
+        signal_names(p, parts, attribute, diagnostics);
     }
 
     let Some(specs) = plugin.modifiers else {
@@ -272,6 +274,47 @@ fn known_plugin(
         if let Some(message) = tag_problem(spec.name, spec.tags, &modifier.tags) {
             diagnostics.push(name.error(message));
         }
+    }
+}
+
+/// Checks the signal names the template spells out: a key that names a signal
+/// (`data-bind:name`), a value that names one (`data-bind="name"`), and the `$name` references
+/// in an expression written as a literal.
+fn signal_names(
+    plugin: &str,
+    parts: &DatastarName,
+    attribute: &Attribute,
+    diagnostics: &mut Diagnostics,
+) {
+    if let Some(key) = &parts.key
+        && matches!(
+            plugin,
+            "bind" | "signals" | "computed" | "ref" | "indicator"
+        )
+    {
+        let case = parts
+            .modifiers
+            .iter()
+            .find(|modifier| modifier.name == "case")
+            .and_then(|modifier| modifier.tags.first())
+            .and_then(|tag| Case::from_tag(tag))
+            .unwrap_or(Case::Camel);
+        for problem in signal::key_problems(plugin, key, case) {
+            diagnostics.push(attribute.name.error(problem));
+        }
+    }
+    let AttributeValue::Literal { text, span } = &attribute.value else {
+        return;
+    };
+    let problems = if matches!(plugin, "bind" | "ref" | "indicator") {
+        signal::value_problems(plugin, text)
+    } else if datastar::takes_expression(plugin) || plugin == "signals" {
+        signal::reference_problems(&Scanner::default().blank(text))
+    } else {
+        Vec::new()
+    };
+    for problem in problems {
+        diagnostics.push(syn::Error::new(*span, problem));
     }
 }
 

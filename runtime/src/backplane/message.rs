@@ -28,6 +28,8 @@ pub enum Kind {
     Room,
     /// Send events (the body: `<len>:<session key><frames>`) to a session.
     Session,
+    /// Close every tab of a session (the body: `<len>:<session key>`).
+    EndSession,
     /// The sender lost messages (its outbox overflowed, or a backlog was delayed): reload
     /// everything once. Handled by the backplane, never by a topic's listener.
     Heal,
@@ -40,6 +42,7 @@ impl Kind {
             Kind::All => b'a',
             Kind::Room => b'r',
             Kind::Session => b's',
+            Kind::EndSession => b'e',
             Kind::Heal => b'h',
         }
     }
@@ -50,6 +53,7 @@ impl Kind {
             "a" => Some(Kind::All),
             "r" => Some(Kind::Room),
             "s" => Some(Kind::Session),
+            "e" => Some(Kind::EndSession),
             "h" => Some(Kind::Heal),
             _ => None,
         }
@@ -221,6 +225,16 @@ mod tests {
         assert_eq!(message.topic, "n:todos");
         assert_eq!(message.kind, Kind::Key);
         assert_eq!(message.body, "user\n42");
+    }
+
+    #[test]
+    fn an_end_session_message_survives_encoding() {
+        let body = encode_addressed("user-7", b"");
+        let bytes = encode(&keys(), "c", 7, "h:hub", Kind::EndSession, &body);
+        let message = decode(&keys(), "c", &bytes).unwrap();
+        assert_eq!(message.kind, Kind::EndSession);
+        let (id, rest) = decode_addressed(&message.body).unwrap();
+        assert_eq!((id.as_str(), rest.is_empty()), ("user-7", true));
     }
 
     #[test]

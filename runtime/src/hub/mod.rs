@@ -58,7 +58,8 @@
 //!
 //! # Across processes
 //! With a [`Backplane`], each send is delivered locally and published; other processes deliver
-//! it to their own clients. Presence counts are per process. See
+//! it to their own clients. [`Session::end`] travels the same way: every process closes its
+//! tabs of the session. Presence counts are per process. See
 //! [`backplane`](crate::backplane) for what each broker failure does; after a reconnection,
 //! every room and session with a loader sends its current state again.
 
@@ -467,6 +468,27 @@ impl HubInner {
             self.presence.notify(&room);
         }
         delivered
+    }
+
+    /// Closes every local tab of session `id`; returns how many.
+    fn end_session(&self, id: &str) -> usize {
+        let mut members = lock(&self.members);
+        let clients: Vec<_> = members
+            .sessions
+            .get(id)
+            .map(|clients| clients.values().cloned().collect())
+            .unwrap_or_default();
+        for client in &clients {
+            client.disconnect();
+            members.remove(client);
+        }
+        drop(members);
+        for client in &clients {
+            for room in &client.rooms {
+                self.presence.notify(room);
+            }
+        }
+        clients.len()
     }
 
     fn leave(&self, client: &Client) {

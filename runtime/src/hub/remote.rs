@@ -1,4 +1,5 @@
-//! The hub's side of a backplane: sends from other processes, and healing after a reconnection.
+//! The hub's side of a backplane: sends and session ends from other processes, and healing
+//! after a reconnection.
 
 #[allow(clippy::wildcard_imports)]
 use super::*;
@@ -16,6 +17,20 @@ impl Listener for HubListener {
         let target = match kind {
             Kind::Room => Target::Room,
             Kind::Session => Target::Session,
+            Kind::EndSession => {
+                match message::decode_addressed(body) {
+                    Ok((id, rest)) if rest.is_empty() => {
+                        hub.end_session(&id);
+                    }
+                    Ok(_) => tracing::warn!(
+                        "livestar backplane: ignored a session end with more than a session id"
+                    ),
+                    Err(message::Garbage(why)) => {
+                        tracing::warn!(why, "livestar backplane: ignored a bad session end")
+                    }
+                }
+                return;
+            }
             other => {
                 tracing::warn!(
                     ?other,

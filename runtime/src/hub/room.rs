@@ -144,12 +144,17 @@ impl Session<'_> {
         self.hub.send(Target::Session, self.id, events.into_event())
     }
 
-    /// Closes every tab of the session in this process now (on logout, or an account whose
-    /// access was revoked): each stream ends, events still queued are dropped, and the tabs
-    /// leave their rooms. Returns the number of tabs closed. A tab that reconnects goes
-    /// through its endpoint's extractors again, so a signed-out user is refused there. With
-    /// several processes, end the session in each (for example from the same logout
-    /// notification); the backplane does not carry it.
+    /// Closes every tab of the session now (on logout, or an account whose access was
+    /// revoked): each stream ends, events still queued are dropped, and the tabs leave their
+    /// rooms. A tab that reconnects goes through its endpoint's extractors again, so a
+    /// signed-out user is refused there. Returns the number of tabs closed in this process.
+    ///
+    /// With a [`Backplane`](crate::backplane::Backplane), the end is also published, signed
+    /// like every backplane message: every other process on the channel closes its tabs of the
+    /// session when the message arrives (a message without a valid signature closes nothing).
+    /// Like a send, it is not delivered to a process that is disconnected from the broker at
+    /// that moment, and a heal does not replay it; a tab there stays open until it reconnects
+    /// or the session is ended again.
     ///
     /// ```
     /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
@@ -164,23 +169,14 @@ impl Session<'_> {
     /// ```
     pub fn end(&self) -> usize {
         let inner = &self.hub.inner;
-        let mut members = lock(&inner.members);
-        let clients: Vec<_> = members
-            .sessions
-            .get(self.id)
-            .map(|clients| clients.values().cloned().collect())
-            .unwrap_or_default();
-        for client in &clients {
-            client.disconnect();
-            members.remove(client);
+        let closed = inner.end_session(self.id);
+        if let Some(remote) = &inner.remote {
+            let body = message::encode_addressed(self.id, b"");
+            remote
+                .backplane
+                .publish(&remote.topic, Kind::EndSession, body);
         }
-        drop(members);
-        for client in &clients {
-            for room in &client.rooms {
-                inner.presence.notify(room);
-            }
-        }
-        clients.len()
+        closed
     }
 
     /// The number of connected tabs of the session, in this process.

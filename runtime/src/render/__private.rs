@@ -136,13 +136,16 @@ pub fn expression<T: Expression + ?Sized>(buf: &mut String, name: &str, value: &
 }
 
 /// `data-signals={value}` and `data-signals:key={value}`: the value as JSON, which is also a
-/// valid Datastar expression, escaped for the attribute.
+/// valid Datastar expression, written as `js!` writes a value (the client rewrites `$name` and
+/// `@name(` even inside strings before it compiles the expression), escaped for the attribute.
 pub fn signals<T: serde::Serialize + ?Sized>(buf: &mut String, name: &str, value: &T) {
     match serde_json::to_string(value) {
         Ok(json) => {
+            let mut literal = String::with_capacity(json.len() + 8);
+            super::expression::push_js_literal(&json, &mut literal);
             buf.push_str(name);
             buf.push_str("=\"");
-            escape_attr(&json, buf);
+            escape_attr(&literal, buf);
             buf.push('"');
         }
         // Only maps with non-string keys and failing Serialize impls get here; leaving the
@@ -198,7 +201,7 @@ mod tests {
         );
         assert_eq!(
             buf,
-            r#" data-signals="{&quot;q&quot;:&quot;a\&quot;&lt;b&quot;}""#
+            r#" data-signals="{&quot;q&quot;:&quot;a\&quot;\u003cb&quot;}""#
         );
     }
 

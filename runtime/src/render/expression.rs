@@ -69,7 +69,7 @@ impl Expression for Js {
 /// ```
 /// let name = "O'Brien</script>";
 /// let js = livestar::js!("$greeting = 'Hi ' + {name}");
-/// assert_eq!(js.as_str(), r#"$greeting = 'Hi ' + "O'Brien\u003c/script\u003e""#);
+/// assert_eq!(js.as_str(), r#"$greeting = 'Hi ' + "O'Brien\u003c\u002fscript\u003e""#);
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Js(String);
@@ -99,8 +99,10 @@ impl JsBuilder {
 
     /// A Rust value, as a JavaScript literal: its JSON, with `<`, `>`, `&`, U+2028 and U+2029
     /// escaped (they can only stand in JSON's strings, where the escapes mean the same), so
-    /// no value can end its literal or the `<script>` around it. A value that is not JSON
-    /// (a map with non-string keys) is `null`.
+    /// no value can end its literal or the `<script>` around it. `\` and the characters the
+    /// Datastar client rewrites or splits on before compiling an expression, even inside
+    /// strings (`$`, `@`, `` ` ``, `/`), are escaped too, so the client reads the string as it
+    /// is. A value that is not JSON (a map with non-string keys) is `null`.
     #[doc(hidden)]
     pub fn value<T: serde::Serialize + ?Sized>(&mut self, value: &T) {
         let Ok(json) = serde_json::to_string(value) else {
@@ -108,19 +110,37 @@ impl JsBuilder {
             self.0.push_str("null");
             return;
         };
-        for c in json.chars() {
-            match c {
-                '<' | '>' | '&' | '\u{2028}' | '\u{2029}' => {
-                    let _ = write!(self.0, "\\u{:04x}", u32::from(c));
-                }
-                c => self.0.push(c),
-            }
-        }
+        push_js_literal(&json, &mut self.0);
     }
 
     #[doc(hidden)]
     pub fn finish(self) -> Js {
         Js(self.0)
+    }
+}
+
+/// Appends JSON (`serde_json`'s output) as a JavaScript literal for a Datastar expression; see
+/// [`JsBuilder::value`] for what is escaped and why.
+pub(crate) fn push_js_literal(json: &str, out: &mut String) {
+    out.reserve(json.len() + 8);
+    let mut chars = json.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            // Outside strings JSON has no backslash; inside, `\\` becomes `\u005c` (the
+            // client reads `\\"` as an escaped quote) and other escapes stay.
+            '\\' => match chars.next() {
+                Some('\\') => out.push_str("\\u005c"),
+                Some(escaped) => {
+                    out.push('\\');
+                    out.push(escaped);
+                }
+                None => out.push('\\'),
+            },
+            '<' | '>' | '&' | '\u{2028}' | '\u{2029}' | '$' | '@' | '`' | '/' => {
+                let _ = write!(out, "\\u{:04x}", u32::from(c));
+            }
+            c => out.push(c),
+        }
     }
 }
 
@@ -136,8 +156,9 @@ mod tests {
             let mut js = JsBuilder::new(0);
             js.value(&value);
             let js = js.finish();
-            let unsafe_chars = ['<', '>', '&', '\u{2028}', '\u{2029}'];
+            let unsafe_chars = ['<', '>', '&', '\u{2028}', '\u{2029}', '$', '@', '`', '/'];
             prop_assert!(!js.as_str().contains(unsafe_chars), "unescaped in {}", js.as_str());
+            prop_assert!(!js.as_str().contains("\\\\"), "an escaped backslash in {}", js.as_str());
             let back: String = serde_json::from_str(js.as_str()).expect("a JSON literal");
             prop_assert_eq!(back, value);
             // In an attribute, decoded by the browser, it is the same literal.

@@ -1,0 +1,8 @@
+use livestar::prelude::*;
+
+fn main() {
+    let _ = html! {
+        <input data-bind:userName>
+        <span data-computed:total-2="$a + $b"></span>
+    };
+}

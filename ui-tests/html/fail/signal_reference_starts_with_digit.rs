@@ -1,0 +1,7 @@
+use livestar::prelude::*;
+
+fn main() {
+    let _ = html! {
+        <span data-text="'Price: ' + $5"></span>
+    };
+}
