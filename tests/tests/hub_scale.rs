@@ -158,7 +158,6 @@ async fn a_client_that_stops_reading_is_disconnected_while_readers_get_every_eve
         sent += 1;
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    let disconnected_after = started.elapsed();
     assert_eq!(hub.room("chat").presence(), 100);
     hub.room("chat").send(Event::comment("end")).expect("sent");
     for reader in readers {
@@ -177,11 +176,6 @@ async fn a_client_that_stops_reading_is_disconnected_while_readers_get_every_eve
         );
     }
     assert_eq!(hub.slow_disconnects(), 1);
-    // Filling the kernel's socket buffers takes a moment before the stall clock starts.
-    assert!(
-        disconnected_after < Duration::from_secs(5),
-        "disconnected after {disconnected_after:?}"
-    );
     drop(stalled);
 }
 
