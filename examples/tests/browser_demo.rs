@@ -506,3 +506,43 @@ async fn a_todo_added_through_process_a_shows_in_a_tab_of_process_b_sharing_nats
     )
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_presence_count_of_a_room_covers_both_processes_sharing_redis() {
+    let name = "demo_two_processes_presence";
+    let Some(url) = demo::service_url(name, Service::Redis).await else {
+        return;
+    };
+    let Some(mut scenario) = Scenario::start(name).await else {
+        return;
+    };
+    let namespace = demo::unique_namespace();
+    let args = [
+        Service::Redis.flag(),
+        url.as_str(),
+        "--namespace",
+        namespace.as_str(),
+    ];
+    let (a, b) = (Demo::start(&args), Demo::start(&args));
+    let result = async {
+        let a = a.as_ref().map_err(Clone::clone)?;
+        let b = b.as_ref().map_err(Clone::clone)?;
+        let on_a = sign_in(&mut scenario, a, "alice", "alice", "/chat/rust").await?;
+        browser::wait_for_text(&on_a, "#presence", "1 online").await?;
+        let on_b = sign_in(&mut scenario, b, "bob", "bob", "/chat/rust").await?;
+        // Each process counts the other's tab.
+        browser::wait_for_text(&on_b, "#presence", "2 online").await?;
+        browser::front(&on_a).await?;
+        browser::wait_for_text(&on_a, "#presence", "2 online").await?;
+        on_b.close()
+            .await
+            .map_err(|e| format!("close bob's tab: {e}"))?;
+        browser::wait_for_text(&on_a, "#presence", "1 online").await
+    }
+    .await;
+    scenario.finish(result).await;
+    drop((a, b));
+    if let Err(error) = demo::drop_namespace(Service::Redis, &url, &namespace).await {
+        eprintln!("{name}: {error}");
+    }
+}

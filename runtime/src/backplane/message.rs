@@ -30,6 +30,9 @@ pub enum Kind {
     Session,
     /// Close every tab of a session (the body: `<len>:<session key>`).
     EndSession,
+    /// A room's count of clients in the sending process (the body: `<len>:<room><process>
+    /// <count>`), for presence across processes.
+    Presence,
     /// The sender lost messages (its outbox overflowed, or a backlog was delayed): reload
     /// everything once. Handled by the backplane, never by a topic's listener.
     Heal,
@@ -43,6 +46,7 @@ impl Kind {
             Kind::Room => b'r',
             Kind::Session => b's',
             Kind::EndSession => b'e',
+            Kind::Presence => b'p',
             Kind::Heal => b'h',
         }
     }
@@ -54,6 +58,7 @@ impl Kind {
             "r" => Some(Kind::Room),
             "s" => Some(Kind::Session),
             "e" => Some(Kind::EndSession),
+            "p" => Some(Kind::Presence),
             "h" => Some(Kind::Heal),
             _ => None,
         }

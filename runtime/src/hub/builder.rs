@@ -21,6 +21,7 @@ use super::*;
 pub struct HubBuilder {
     pub(super) limits: Limits,
     pub(super) presence_interval: Duration,
+    pub(super) presence_expiry: Duration,
     pub(super) room_loader: Option<Loader>,
     pub(super) session_loader: Option<Loader>,
     pub(super) backplane: Option<(Backplane, String)>,
@@ -83,6 +84,21 @@ impl HubBuilder {
     /// ```
     pub fn presence_interval(mut self, interval: Duration) -> Self {
         self.presence_interval = interval;
+        self
+    }
+
+    /// How long another process's count of a room's clients stands after it was last heard
+    /// (default [`DEFAULT_PRESENCE_EXPIRY`], at least 300 ms). Every process on the backplane
+    /// repeats its counts every third of its own expiry, so give every process the same.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let hub = livestar::hub::Hub::builder().presence_expiry(Duration::from_secs(10)).build();
+    /// # drop(hub);
+    /// ```
+    pub fn presence_expiry(mut self, expiry: Duration) -> Self {
+        self.presence_expiry = expiry.max(Duration::from_millis(300));
         self
     }
 
@@ -221,9 +237,26 @@ impl HubBuilder {
                 room_loader: self.room_loader,
                 session_loader: self.session_loader,
                 presence: Notifier::new(),
+                cluster: remote
+                    .as_ref()
+                    .map(|_| cluster::ClusterPresence::new(self.presence_expiry)),
                 remote,
             }
         });
+        if inner.remote.is_some() {
+            match tokio::runtime::Handle::try_current() {
+                Ok(runtime) => {
+                    runtime.spawn(cluster::run(
+                        Arc::downgrade(&inner),
+                        inner.presence_interval,
+                    ));
+                }
+                Err(_) => tracing::warn!(
+                    "livestar hub: built outside a tokio runtime, so its rooms' presence \
+                     counts this process only"
+                ),
+            }
+        }
         Hub { inner }
     }
 }

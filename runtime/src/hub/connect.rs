@@ -92,7 +92,7 @@ impl ClientBuilder<'_> {
             }
         }
         for room in &client.rooms {
-            inner.presence.notify(room);
+            inner.presence_changed(room);
         }
         let mut loads: Vec<BoxFuture<'static, Event>> = Vec::new();
         if let Some(loader) = &inner.room_loader {

@@ -59,13 +59,18 @@
 //! # Across processes
 //! With a [`Backplane`], each send is delivered locally and published; other processes deliver
 //! it to their own clients. [`Session::end`] travels the same way: every process closes its
-//! tabs of the session. Presence counts are per process. See
+//! tabs of the session. [`Room::presence`] counts every process's clients: each process
+//! publishes a room's local count when it changes (at most once per presence interval) and
+//! repeats it every third of [`HubBuilder::presence_expiry`]; a process not heard from for the
+//! expiry (30 s) no longer counts, and a change elsewhere wakes [`Room::presence_changes`]
+//! here. [`Room::members`] lists this process's sessions only. See
 //! [`backplane`](crate::backplane) for what each broker failure does; after a reconnection,
 //! every room and session with a loader sends its current state again.
 
 mod batch;
 mod builder;
 mod client;
+mod cluster;
 mod connect;
 mod latest;
 mod presence;
@@ -106,6 +111,17 @@ use crate::stream::LiveStream;
 /// assert_eq!(livestar::hub::DEFAULT_QUEUE_BYTES, 1024 * 1024);
 /// ```
 pub const DEFAULT_QUEUE_BYTES: usize = 1024 * 1024;
+/// How long a hub on a backplane counts another process's clients of a room after it last
+/// heard from that process ([`HubBuilder::presence_expiry`]); processes repeat their counts
+/// every third of it.
+///
+/// ```
+/// use std::time::Duration;
+///
+/// assert_eq!(livestar::hub::DEFAULT_PRESENCE_EXPIRY, Duration::from_secs(30));
+/// ```
+pub const DEFAULT_PRESENCE_EXPIRY: Duration = Duration::from_secs(30);
+
 /// How often presence changes of one room wake a [`Room::presence_changes`] subscriber at most.
 ///
 /// ```
@@ -162,6 +178,8 @@ struct HubInner {
     session_loader: Option<Loader>,
     presence: Notifier<String>,
     remote: Option<Remote>,
+    /// Presence across processes, when the hub is on a backplane.
+    cluster: Option<cluster::ClusterPresence>,
 }
 
 struct Remote {
@@ -304,6 +322,7 @@ impl Hub {
                 stall: DEFAULT_STALL_TIMEOUT,
             },
             presence_interval: DEFAULT_PRESENCE_INTERVAL,
+            presence_expiry: DEFAULT_PRESENCE_EXPIRY,
             room_loader: None,
             session_loader: None,
             backplane: None,
@@ -465,7 +484,7 @@ impl HubInner {
         }
         drop(members);
         for room in changed_rooms {
-            self.presence.notify(&room);
+            self.presence_changed(&room);
         }
         delivered
     }
@@ -485,7 +504,7 @@ impl HubInner {
         drop(members);
         for client in &clients {
             for room in &client.rooms {
-                self.presence.notify(room);
+                self.presence_changed(room);
             }
         }
         clients.len()
@@ -494,8 +513,17 @@ impl HubInner {
     fn leave(&self, client: &Client) {
         lock(&self.members).remove(client);
         for room in &client.rooms {
-            self.presence.notify(room);
+            self.presence_changed(room);
         }
+    }
+
+    /// Clients joined or left `room` here: wakes its presence subscribers, and tells the
+    /// other processes (see [`cluster`]).
+    fn presence_changed(&self, room: &str) {
+        if let Some(cluster) = &self.cluster {
+            cluster.changed(room);
+        }
+        self.presence.notify(&room.to_owned());
     }
 
     fn loader(&self, target: Target) -> Option<&Loader> {

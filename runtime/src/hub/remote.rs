@@ -1,5 +1,5 @@
-//! The hub's side of a backplane: sends and session ends from other processes, and healing
-//! after a reconnection.
+//! The hub's side of a backplane: sends, session ends and presence counts from other
+//! processes, and healing after a reconnection.
 
 #[allow(clippy::wildcard_imports)]
 use super::*;
@@ -31,6 +31,20 @@ impl Listener for HubListener {
                 }
                 return;
             }
+            Kind::Presence => {
+                if let Some(cluster) = &hub.cluster {
+                    match cluster.heard(body) {
+                        Ok(Some(room)) => {
+                            hub.presence.notify(&room);
+                        }
+                        Ok(None) => {}
+                        Err(why) => {
+                            tracing::debug!(why, "livestar backplane: ignored a presence count")
+                        }
+                    }
+                }
+                return;
+            }
             other => {
                 tracing::warn!(
                     ?other,
@@ -56,6 +70,12 @@ impl Listener for HubListener {
         let Some(hub) = self.hub.upgrade() else {
             return;
         };
+        // The other processes may have missed counts: every room's is published again.
+        if let Some(cluster) = &hub.cluster {
+            for room in lock(&hub.members).rooms.keys() {
+                cluster.changed(room);
+            }
+        }
         for target in [Target::Room, Target::Session] {
             let Some(loader) = hub.loader(target).cloned() else {
                 continue;

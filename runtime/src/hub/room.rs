@@ -37,7 +37,10 @@ impl Room<'_> {
         self.hub.send(Target::Room, self.id, events.into_event())
     }
 
-    /// The number of clients in the room, in this process.
+    /// The number of clients in the room: in this process, and on a backplane in every
+    /// process as each last said (they publish their counts as they change, at most once per
+    /// presence interval, and every 10 s; a process silent for 30 s no longer counts: see
+    /// [`HubBuilder::presence_expiry`](super::HubBuilder::presence_expiry)).
     ///
     /// ```
     /// let hub = livestar::hub::Hub::new();
@@ -46,13 +49,30 @@ impl Room<'_> {
     /// # drop((a, b));
     /// ```
     pub fn presence(&self) -> usize {
+        let inner = &self.hub.inner;
+        let remote = inner
+            .cluster
+            .as_ref()
+            .map_or(0, |cluster| cluster.remote(self.id));
+        self.local_presence() + remote
+    }
+
+    /// The number of clients in the room in this process.
+    ///
+    /// ```
+    /// let hub = livestar::hub::Hub::new();
+    /// let tab = hub.join_room("lobby");
+    /// assert_eq!(hub.room("lobby").local_presence(), 1);
+    /// # drop(tab);
+    /// ```
+    pub fn local_presence(&self) -> usize {
         lock(&self.hub.inner.members)
             .rooms
             .get(self.id)
             .map_or(0, |clients| clients.len())
     }
 
-    /// The sessions of the room's clients in this process, sorted, each once (clients that
+    /// The sessions of the room's clients in this process (only), sorted, each once (clients that
     /// joined without a session are counted by [`presence`](Self::presence) only).
     ///
     /// ```
