@@ -66,16 +66,14 @@
 //!   peer that has the secret, nor the replay of a message recorded on the same channel.
 //!
 //! # TLS to the broker
-//! What the features of this crate build (checked against the client crates' sources):
-//! - **NATS**: works. `async-nats` is built with its default features (rustls with `ring`,
-//!   the system's root certificates): a `tls://host:4222` URL requires TLS, and a server that
-//!   announces `tls_required` is upgraded to TLS. [`Nats::new`](Nats) sets no client
-//!   certificate and no extra root certificate, so a server with a private CA or mutual TLS
-//!   needs a custom [`Transport`] built on `async_nats::ConnectOptions`.
-//! - **Redis**: not built. `redis` is compiled without `tls-rustls` or `tls-native-tls`, so a
-//!   `rediss://` URL is refused when the transport is created (`can't connect with TLS, the
-//!   feature is not enabled`); reach Redis over a private network or a TLS tunnel (stunnel,
-//!   a service mesh).
+//! - **NATS**: a `tls://host:4222` URL requires TLS, checked against the system's root
+//!   certificates, and a server that announces `tls_required` is upgraded to TLS;
+//!   [`Nats::with_root_certificate`] trusts a private CA. No client certificate is sent.
+//! - **Redis**: a `rediss://` URL connects over TLS (rustls), checked against the system's
+//!   root certificates; [`Redis::with_root_certificate`] trusts a private CA. Creating a Redis
+//!   transport makes `ring` the process's rustls provider unless one is set already. Both
+//!   are tested against `redis-server` and `nats-server` with TLS on, a certificate the
+//!   system does not trust refused (`tests/tests/backplane_tls.rs`).
 //! - **Postgres**: not built. Connections use `tokio_postgres::NoTls`: with
 //!   `sslmode=require` connecting fails, and with the default `sslmode=prefer` the connection
 //!   is plain text. Use a local socket, a private network or a tunnel.

@@ -64,10 +64,44 @@ impl Nats {
     /// # }
     /// ```
     pub async fn new(url: &str) -> Result<Nats, BackplaneError> {
+        Nats::connect_with(url, async_nats::ConnectOptions::new()).await
+    }
+
+    /// Connects a client to a server that requires TLS, its certificate checked against the
+    /// root certificate in the PEM file `root_pem` (a private CA) as well as the system's.
+    ///
+    /// # Errors
+    /// The server cannot be reached now, the file cannot be read, or the server's certificate
+    /// is not signed by that root.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), livestar::backplane::BackplaneError> {
+    /// use livestar::backplane::{Backplane, Nats};
+    ///
+    /// let nats = Nats::with_root_certificate("tls://nats.internal:4222", "/etc/nats/ca.pem").await?;
+    /// let backplane = Backplane::builder().channel("shop-production").connect(nats).await?;
+    /// # drop(backplane);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn with_root_certificate(
+        url: &str,
+        root_pem: impl AsRef<std::path::Path>,
+    ) -> Result<Nats, BackplaneError> {
+        let options = async_nats::ConnectOptions::new()
+            .add_root_certificates(root_pem.as_ref().to_path_buf())
+            .require_tls(true);
+        Nats::connect_with(url, options).await
+    }
+
+    async fn connect_with(
+        url: &str,
+        options: async_nats::ConnectOptions,
+    ) -> Result<Nats, BackplaneError> {
         let (reconnected, _) = broadcast::channel(16);
         let events = reconnected.clone();
         let disconnected = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let client = async_nats::ConnectOptions::new()
+        let client = options
             .connection_timeout(Duration::from_secs(5))
             .reconnect_delay_callback(|attempt| {
                 let ceiling = Duration::from_millis(50)

@@ -12,6 +12,16 @@ use super::{Backplane, BackplaneError, Inbox, Incoming, Transport, lock};
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// Makes `ring` the process's TLS provider unless one is set: the `redis` client asks rustls
+/// for the process default, which is ambiguous when the application's dependencies compile
+/// in more than one provider.
+fn install_crypto_provider() {
+    if rustls::crypto::CryptoProvider::get_default().is_none() {
+        // Another thread may have installed one meanwhile; either is fine.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    }
+}
+
 /// Redis pub/sub as a [`Transport`]: one connection subscribed to the backplane's channel, one
 /// multiplexed connection to publish.
 ///
@@ -53,24 +63,54 @@ fn error(e: impl std::fmt::Display) -> BackplaneError {
 }
 
 impl Redis {
-    /// A transport for the server at `url` (`redis://host:port/db`); connects nothing yet.
+    /// A transport for the server at `url` (`redis://host:port/db`, or `rediss://` for TLS,
+    /// the server's certificate checked against the system's root certificates); connects
+    /// nothing yet.
     ///
     /// # Errors
-    /// The URL does not parse, or it asks for TLS (`rediss://`), which this build of the
-    /// `redis` client does not include (see [TLS](super#tls-to-the-broker)).
+    /// The URL does not parse.
     ///
     /// ```
     /// use livestar::backplane::Redis;
     ///
     /// // Nothing is connected yet, so this needs no server.
     /// assert!(Redis::new("redis://127.0.0.1:6379/0").is_ok());
+    /// assert!(Redis::new("rediss://redis.internal:6380").is_ok());
     /// assert!(Redis::new("http://127.0.0.1").is_err());
-    /// // This crate builds `redis` without a TLS feature: `rediss://` is refused here.
-    /// assert!(Redis::new("rediss://127.0.0.1:6379").is_err());
     /// ```
     pub fn new(url: &str) -> Result<Redis, BackplaneError> {
+        install_crypto_provider();
         Ok(Redis {
             client: redis::Client::open(url).map_err(error)?,
+            publisher: Mutex::new(None),
+        })
+    }
+
+    /// A transport for a `rediss://` server whose certificate is signed by the root
+    /// certificate `root_pem` (PEM: a private CA) instead of one the system trusts.
+    ///
+    /// # Errors
+    /// The URL does not parse, or `root_pem` holds no certificate.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// use livestar::backplane::{Backplane, Redis};
+    ///
+    /// let ca = std::fs::read("/etc/redis/tls/ca.pem")?;
+    /// let redis = Redis::with_root_certificate("rediss://redis.internal:6380", &ca)?;
+    /// let backplane = Backplane::builder().channel("shop-production").connect(redis).await?;
+    /// # drop(backplane);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn with_root_certificate(url: &str, root_pem: &[u8]) -> Result<Redis, BackplaneError> {
+        install_crypto_provider();
+        let certificates = redis::TlsCertificates {
+            client_tls: None,
+            root_cert: Some(root_pem.to_vec()),
+        };
+        Ok(Redis {
+            client: redis::Client::build_with_tls(url, certificates).map_err(error)?,
             publisher: Mutex::new(None),
         })
     }
