@@ -162,6 +162,49 @@ async fn a_live_view_sends_its_first_event_and_each_update_as_they_happen_over_h
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_ends_an_open_http2_stream_and_the_demo_exits() {
+    let dir = tempfile::tempdir().expect("a folder");
+    let (mut demo, cert) = demo_with_certificate(dir.path()).expect("the demo starts with --tls");
+    let (_, tls) = connect(&demo.addr, &cert, &[b"h2"])
+        .await
+        .expect("a TLS connection");
+    let (mut sender, connection) =
+        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(tls))
+            .await
+            .expect("an HTTP/2 connection");
+    let driver = tokio::spawn(connection);
+    let live = request("GET", &demo, "/todos/live", "ada", "").expect("a request");
+    let response = sender
+        .send_request(live)
+        .await
+        .expect("the live view answers");
+    let mut body = response.into_body();
+    read_until(&mut body, &mut String::new(), r#"<p id="empty""#)
+        .await
+        .expect("the first event");
+
+    let status = tokio::task::spawn_blocking(move || demo.terminate())
+        .await
+        .expect("the wait ran")
+        .expect("the demo exits");
+    assert!(status.success(), "the demo exited with {status}");
+    // The stream ended cleanly (its last frame, then the end), not with a reset.
+    let ended = tokio::time::timeout(WAIT, async {
+        loop {
+            match body.frame().await {
+                None => return Ok(()),
+                Some(Ok(_)) => continue,
+                Some(Err(e)) => return Err(e.to_string()),
+            }
+        }
+    })
+    .await
+    .expect("the stream ends");
+    assert_eq!(ended, Ok(()));
+    driver.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_offering_only_http1_gets_http1_over_tls() {
     let dir = tempfile::tempdir().expect("a folder");
     let (demo, cert) = demo_with_certificate(dir.path()).expect("the demo starts with --tls");

@@ -145,6 +145,20 @@ pub struct TlsListener {
 impl TlsListener {
     /// Terminates TLS with `config` on the connections of `tcp`.
     ///
+    /// ```no_run
+    /// use livestar_examples::demo::tls::{Tls, TlsListener, server_config};
+    ///
+    /// # async fn run(app: axum::Router) -> Result<(), Box<dyn std::error::Error>> {
+    /// let config = server_config(&Tls::SelfSigned)?.expect("TLS is on");
+    /// let tcp = tokio::net::TcpListener::bind("127.0.0.1:3443").await?;
+    /// let ctrl_c = async { let _ = tokio::signal::ctrl_c().await; };
+    /// axum::serve(TlsListener::new(tcp, config)?, app)
+    ///     .with_graceful_shutdown(livestar::live::graceful(ctrl_c))
+    ///     .await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
     /// # Errors
     /// The listener has no local address.
     pub fn new(tcp: TcpListener, config: Arc<ServerConfig>) -> std::io::Result<TlsListener> {

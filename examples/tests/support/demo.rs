@@ -83,6 +83,30 @@ impl Demo {
         Ok(())
     }
 
+    /// Sends SIGTERM, as a deployment stopping the process does, and waits (at most
+    /// [`PATIENCE`]) for it to exit.
+    pub fn terminate(&mut self) -> Result<std::process::ExitStatus, String> {
+        let child = self.child.as_mut().ok_or("the demo is not running")?;
+        let sent = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .map_err(|e| format!("cannot run kill: {e}"))?;
+        if !sent.success() {
+            return Err(format!("kill -TERM failed: {sent}"));
+        }
+        let deadline = std::time::Instant::now() + PATIENCE;
+        while std::time::Instant::now() < deadline {
+            if let Some(status) = child.try_wait().map_err(|e| e.to_string())? {
+                self.child = None;
+                return Ok(status);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        Err(format!(
+            "the demo did not exit within {PATIENCE:?} of SIGTERM"
+        ))
+    }
+
     fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
