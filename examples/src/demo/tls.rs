@@ -72,13 +72,16 @@ pub fn server_config(tls: &Tls) -> Result<Option<Arc<ServerConfig>>, StartError>
         Tls::SelfSigned => {
             let (cert, key) = self_signed()?;
             (
-                certificates(cert.as_bytes(), Path::new("the self-signed certificate"))?,
-                private_key(key.as_bytes(), Path::new("the self-signed key"))?,
+                certificates(cert.as_bytes(), "the self-signed certificate")?,
+                private_key(key.as_bytes(), "the self-signed key")?,
             )
         }
         Tls::Files { cert, key } => (
-            certificates(&read("--cert", cert)?, cert)?,
-            private_key(&read("--key", key)?, key)?,
+            certificates(
+                &read("--cert", cert)?,
+                &format!("--cert {}", cert.display()),
+            )?,
+            private_key(&read("--key", key)?, &format!("--key {}", key.display()))?,
         ),
     };
     // ring explicitly: the process may link another provider too, and then rustls cannot pick.
@@ -105,24 +108,24 @@ fn read(flag: &str, path: &Path) -> Result<Vec<u8>, StartError> {
         .map_err(|e| StartError(format!("cannot read {flag} {}: {e}", path.display())))
 }
 
-fn certificates(pem: &[u8], path: &Path) -> Result<Vec<CertificateDer<'static>>, StartError> {
+/// The certificates of `pem`; `what` names it in errors (`--cert PATH`).
+fn certificates(pem: &[u8], what: &str) -> Result<Vec<CertificateDer<'static>>, StartError> {
     let certs = CertificateDer::pem_slice_iter(pem)
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| StartError(format!("--cert {}: not PEM ({e})", path.display())))?;
+        .map_err(|e| StartError(format!("{what}: not PEM ({e})")))?;
     if certs.is_empty() {
         return Err(StartError(format!(
-            "--cert {}: no `BEGIN CERTIFICATE` block; give the certificate chain in PEM",
-            path.display()
+            "{what}: no `BEGIN CERTIFICATE` block; give the certificate chain in PEM"
         )));
     }
     Ok(certs)
 }
 
-fn private_key(pem: &[u8], path: &Path) -> Result<PrivateKeyDer<'static>, StartError> {
+/// The private key of `pem`; `what` names it in errors (`--key PATH`).
+fn private_key(pem: &[u8], what: &str) -> Result<PrivateKeyDer<'static>, StartError> {
     PrivateKeyDer::from_pem_slice(pem).map_err(|e| {
         StartError(format!(
-            "--key {}: no private key in PEM ({e}); give a `BEGIN PRIVATE KEY` block",
-            path.display()
+            "{what}: no private key in PEM ({e}); give a `BEGIN PRIVATE KEY` block"
         ))
     })
 }
