@@ -3,6 +3,7 @@
 //! ```text
 //! cargo run -p livestar-examples --bin demo                   # http://127.0.0.1:3000
 //! cargo run -p livestar-examples --bin demo -- --port 3001 --redis redis://127.0.0.1:6379
+//! cargo run -p livestar-examples --bin demo -- --tls         # https://127.0.0.1:3000, HTTP/2
 //! ```
 
 use livestar_examples::demo::{Config, serve};

@@ -10,10 +10,13 @@
 //! | [`session`] | a cookie login and an extractor for the signed-in user |
 //! | [`layout`], [`index`] | the page around them |
 //! | [`store`] | the state, in memory or shared through Redis, Postgres or NATS |
+//! | [`tls`] | `--tls`: HTTPS with HTTP/2, so many tabs share one connection |
 //!
 //! Run it with `cargo run -p livestar-examples --bin demo` and open <http://127.0.0.1:3000>.
 //! With `--redis URL` (or `--postgres URL`, `--nats URL`) several demo processes share their
 //! state and their invalidations: a todo added through one is shown by the others.
+//! With `--tls` it serves <https://127.0.0.1:3000> with HTTP/2 (a self-signed certificate
+//! unless `--cert PATH --key PATH` name one).
 
 pub mod chat;
 pub mod dashboard;
@@ -25,6 +28,7 @@ pub mod store;
 mod store_nats;
 mod store_postgres;
 mod store_redis;
+pub mod tls;
 pub mod todos;
 
 use std::io::Write;
@@ -40,6 +44,8 @@ use livestar::backplane::{Backplane, Nats, Postgres, Redis};
 use livestar::compress::{Compression, Encoding};
 use livestar::hub::Hub;
 use livestar::invalidate::Notifier;
+
+use tls::{Tls, TlsListener};
 
 use store::{Memory, NatsStore, PostgresStore, RedisStore, SharedStore, StoreError};
 
@@ -77,18 +83,22 @@ pub struct Config {
     /// The encodings event streams are compressed with, in order of preference (`--compress
     /// zstd,br,gzip`, the default; `--compress off` for none).
     pub compression: Compression,
+    /// Plain HTTP/1.1 (the default), or HTTPS with HTTP/2 (`--tls`, with `--cert PATH --key
+    /// PATH` or a self-signed certificate made at start).
+    pub tls: Tls,
 }
 
 /// The usage text of the `demo` binary.
 pub const USAGE: &str = "usage: demo [--port N] [--redis URL | --nats URL | --postgres URL] \
                          [--namespace NAME] [--datastar-js PATH] [--max-streams N] \
-                         [--compress off|zstd,br,gzip]";
+                         [--compress off|zstd,br,gzip] [--tls [--cert PATH --key PATH]]";
 
 impl Config {
     /// Reads the arguments (without the program name).
     ///
     /// # Errors
-    /// An unknown option, a missing value or a bad port, with what to write instead.
+    /// An unknown option, a missing value, a bad port, or `--cert`/`--key` alone or without
+    /// `--tls`, with what to write instead.
     pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Config, String> {
         let mut config = Config {
             port: 3000,
@@ -97,7 +107,9 @@ impl Config {
             datastar_js: None,
             max_streams: None,
             compression: Compression::default(),
+            tls: Tls::Off,
         };
+        let (mut tls, mut cert, mut key) = (false, None, None);
         let mut args = args.into_iter();
         while let Some(flag) = args.next() {
             let mut value = |name: &str| {
@@ -124,10 +136,33 @@ impl Config {
                         })?);
                 }
                 "--compress" => config.compression = compression(&value("--compress")?)?,
+                "--tls" => tls = true,
+                "--cert" => cert = Some(PathBuf::from(value("--cert")?)),
+                "--key" => key = Some(PathBuf::from(value("--key")?)),
                 "-h" | "--help" => return Err(USAGE.to_owned()),
                 other => return Err(format!("unknown option {other:?}\n{USAGE}")),
             }
         }
+        config.tls = match (tls, cert, key) {
+            (false, None, None) => Tls::Off,
+            (true, None, None) => Tls::SelfSigned,
+            (true, Some(cert), Some(key)) => Tls::Files { cert, key },
+            (false, _, _) => {
+                return Err(format!(
+                    "--cert and --key are for HTTPS: add --tls\n{USAGE}"
+                ));
+            }
+            (true, Some(_), None) => {
+                return Err(format!(
+                    "--cert needs --key PATH, the certificate's private key in PEM\n{USAGE}"
+                ));
+            }
+            (true, None, Some(_)) => {
+                return Err(format!(
+                    "--key needs --cert PATH, its certificate chain in PEM\n{USAGE}"
+                ));
+            }
+        };
         Ok(config)
     }
 }
@@ -332,11 +367,13 @@ async fn datastar_js(State(app): State<App>) -> Response {
 }
 
 /// Serves the demo until Ctrl-C or SIGTERM: binds 127.0.0.1:`port`, prints
-/// `listening on http://<addr>`, then ends every live view so tabs reconnect elsewhere.
+/// `listening on http://<addr>` (`https://` with `--tls`), then ends every live view so tabs
+/// reconnect elsewhere.
 ///
 /// # Errors
-/// The store, the backplane or the port is unavailable.
+/// The store, the backplane or the port is unavailable, or the certificate cannot be used.
 pub async fn serve(config: Config) -> Result<(), StartError> {
+    let tls = tls::server_config(&config.tls)?;
     livestar::stream::limit_open_streams(config.max_streams);
     livestar::compress::set_default(config.compression.clone());
     let app = app(&config).await?;
@@ -346,14 +383,27 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
     let addr = listener
         .local_addr()
         .map_err(|e| StartError(e.to_string()))?;
-    println!("listening on http://{addr}");
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    println!("listening on {scheme}://{addr}");
     let _ = std::io::stdout().flush();
     // `graceful` ends every live stream (live views, chat rooms, notifications) once the
     // signal comes, so axum's drain finishes and open tabs reconnect to the next instance.
-    axum::serve(listener, router(app))
-        .with_graceful_shutdown(livestar::live::graceful(stop_signal()))
-        .await
-        .map_err(|e| StartError(format!("server stopped: {e}")))
+    let shutdown = livestar::live::graceful(stop_signal());
+    let served = match tls {
+        None => {
+            axum::serve(listener, router(app))
+                .with_graceful_shutdown(shutdown)
+                .await
+        }
+        Some(tls) => {
+            let listener =
+                TlsListener::new(listener, tls).map_err(|e| StartError(e.to_string()))?;
+            axum::serve(listener, router(app))
+                .with_graceful_shutdown(shutdown)
+                .await
+        }
+    };
+    served.map_err(|e| StartError(format!("server stopped: {e}")))
 }
 
 async fn stop_signal() {
@@ -517,6 +567,54 @@ mod tests {
             .map(|todo| todo.title)
             .collect();
         assert_eq!(titles, ["added"]);
+    }
+
+    #[test]
+    fn tls_is_off_by_default_and_self_signed_without_cert_and_key() {
+        assert_eq!(parse(&[]).expect("parses").tls, Tls::Off);
+        assert_eq!(parse(&["--tls"]).expect("parses").tls, Tls::SelfSigned);
+        let files = parse(&["--tls", "--cert", "c.pem", "--key", "k.pem"]).expect("parses");
+        assert_eq!(
+            files.tls,
+            Tls::Files {
+                cert: "c.pem".into(),
+                key: "k.pem".into()
+            }
+        );
+    }
+
+    #[test]
+    fn cert_and_key_come_together_and_with_tls() {
+        let error = parse(&["--tls", "--cert", "c.pem"]).expect_err("no key");
+        assert!(error.starts_with("--cert needs --key PATH"), "{error}");
+        let error = parse(&["--tls", "--key", "k.pem"]).expect_err("no cert");
+        assert!(error.starts_with("--key needs --cert PATH"), "{error}");
+        let error = parse(&["--cert", "c.pem", "--key", "k.pem"]).expect_err("no --tls");
+        assert!(
+            error.starts_with("--cert and --key are for HTTPS: add --tls"),
+            "{error}"
+        );
+        let error = parse(&["--tls", "--cert"]).expect_err("no value");
+        assert!(error.starts_with("--cert needs a value"), "{error}");
+    }
+
+    #[tokio::test]
+    async fn serving_with_missing_certificate_files_fails_before_listening() {
+        let config = parse(&[
+            "--port",
+            "0",
+            "--tls",
+            "--cert",
+            "/nonexistent/c.pem",
+            "--key",
+            "k.pem",
+        ])
+        .expect("parses");
+        let error = serve(config).await.expect_err("no certificate");
+        assert_eq!(
+            error.0,
+            "cannot read --cert /nonexistent/c.pem: No such file or directory (os error 2)"
+        );
     }
 
     #[test]

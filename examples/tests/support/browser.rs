@@ -91,6 +91,12 @@ impl Scenario {
     /// Starts Chromium for the scenario `name`, or returns `None` (after saying so) when the
     /// browser or the Datastar client is missing and not required.
     pub async fn start(name: &str) -> Option<Scenario> {
+        Scenario::start_with(name, &[]).await
+    }
+
+    /// [`start`](Self::start) with more Chromium flags for this scenario only (without the
+    /// leading dashes), e.g. `ignore-certificate-errors` for the demo's self-signed HTTPS.
+    pub async fn start_with(name: &str, flags: &[&str]) -> Option<Scenario> {
         let Some(executable) = chromium() else {
             return unavailable(name, "Chromium is not installed");
         };
@@ -104,6 +110,7 @@ impl Scenario {
             .no_sandbox()
             .user_data_dir(profile.path())
             .args(FLAGS)
+            .args(flags.iter().copied())
             .launch_timeout(Duration::from_secs(30))
             .request_timeout(Duration::from_secs(30))
             .build()

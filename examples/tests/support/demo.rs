@@ -1,6 +1,7 @@
 //! The `demo` binary as a child process for the browser scenarios: started on a free port of
-//! 127.0.0.1 with the local Datastar client, ready once it printed its `listening` line, and
-//! always killed (and reaped) when dropped, even if the test fails.
+//! 127.0.0.1 with the local Datastar client (when there is one), ready once it printed its
+//! `listening` line (`http://`, or `https://` with `--tls`), and always killed (and reaped)
+//! when dropped, even if the test fails.
 
 #![allow(dead_code)]
 
@@ -16,6 +17,8 @@ pub struct Demo {
     args: Vec<String>,
     /// `127.0.0.1:<port>`.
     pub addr: String,
+    /// `http` or `https`, as the demo said it listens.
+    pub scheme: String,
 }
 
 impl Demo {
@@ -25,6 +28,7 @@ impl Demo {
             child: None,
             args: args.iter().map(|a| a.to_string()).collect(),
             addr: String::new(),
+            scheme: String::new(),
         };
         demo.spawn("0")?;
         Ok(demo)
@@ -32,7 +36,7 @@ impl Demo {
 
     /// The URL of `path` on this demo.
     pub fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
+        format!("{}://{}{path}", self.scheme, self.addr)
     }
 
     /// Kills the process and starts it again on the same port, with the same arguments.
@@ -43,10 +47,13 @@ impl Demo {
     }
 
     fn spawn(&mut self, port: &str) -> Result<(), String> {
-        let js = browser::datastar_js().ok_or("the Datastar client is missing")?;
-        let mut child = Command::new(env!("CARGO_BIN_EXE_demo"))
-            .args(["--port", port, "--datastar-js"])
-            .arg(js)
+        let mut command = Command::new(env!("CARGO_BIN_EXE_demo"));
+        command.args(["--port", port]);
+        // Without it the pages load the client from the CDN: enough for a test without browser.
+        if let Some(js) = browser::datastar_js() {
+            command.arg("--datastar-js").arg(js);
+        }
+        let mut child = command
             .args(&self.args)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
@@ -67,12 +74,37 @@ impl Demo {
         let line = rx
             .recv_timeout(PATIENCE)
             .map_err(|_| format!("the demo did not print `listening on` within {PATIENCE:?}"))?;
-        self.addr = line
+        let (scheme, addr) = line
             .trim()
-            .strip_prefix("listening on http://")
-            .ok_or_else(|| format!("unexpected first line of the demo: {line:?}"))?
-            .to_owned();
+            .strip_prefix("listening on ")
+            .and_then(|url| url.split_once("://"))
+            .ok_or_else(|| format!("unexpected first line of the demo: {line:?}"))?;
+        (self.scheme, self.addr) = (scheme.to_owned(), addr.to_owned());
         Ok(())
+    }
+
+    /// Sends SIGTERM, as a deployment stopping the process does, and waits (at most
+    /// [`PATIENCE`]) for it to exit.
+    pub fn terminate(&mut self) -> Result<std::process::ExitStatus, String> {
+        let child = self.child.as_mut().ok_or("the demo is not running")?;
+        let sent = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .map_err(|e| format!("cannot run kill: {e}"))?;
+        if !sent.success() {
+            return Err(format!("kill -TERM failed: {sent}"));
+        }
+        let deadline = std::time::Instant::now() + PATIENCE;
+        while std::time::Instant::now() < deadline {
+            if let Some(status) = child.try_wait().map_err(|e| e.to_string())? {
+                self.child = None;
+                return Ok(status);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        Err(format!(
+            "the demo did not exit within {PATIENCE:?} of SIGTERM"
+        ))
     }
 
     fn kill(&mut self) {
