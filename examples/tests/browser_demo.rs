@@ -13,7 +13,7 @@ use chromiumoxide::Page;
 use chromiumoxide::cdp::browser_protocol::network::EventResponseReceived;
 use futures::StreamExt;
 use support::browser::{self, Scenario, json};
-use support::demo::{self, Demo, Service};
+use support::demo::{self, Demo, Service, add_todo};
 
 /// Opens `path` in a new tab of `profile`, signing in as `user` through the login form.
 async fn sign_in(
@@ -43,18 +43,6 @@ async fn sign_in(
     )
     .await?;
     Ok(page)
-}
-
-/// Types `title` in the todo form of `page` and submits it.
-async fn add_todo(page: &Page, title: &str) -> Result<(), String> {
-    browser::type_into(page, "#new-todo", title).await?;
-    browser::click(page, "#add").await?;
-    browser::wait_until(
-        page,
-        "the todo input was cleared",
-        "document.querySelector('#new-todo').value === ''",
-    )
-    .await
 }
 
 /// Waits until the todo list of `page` (brought to the front) shows exactly `titles`.

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use chromiumoxide::Page;
 use support::browser::{self, Scenario, json};
-use support::demo::Demo;
+use support::demo::{Demo, add_todo};
 
 /// Chromium's flag for the demo's self-signed certificate, for the HTTPS scenarios only.
 const ACCEPT_SELF_SIGNED: &[&str] = &["ignore-certificate-errors"];
@@ -92,18 +92,6 @@ async fn open_todos(
         .map_err(|e| format!("open {url} in {label}: {e}"))?;
     browser::wait_until(&page, &format!("{label}'s list loaded"), LIST_LOADED).await?;
     Ok(page)
-}
-
-/// Types `title` in the todo form of `page` and submits it.
-async fn add_todo(page: &Page, title: &str) -> Result<(), String> {
-    browser::type_into(page, "#new-todo", title).await?;
-    browser::click(page, "#add").await?;
-    browser::wait_until(
-        page,
-        "the todo input was cleared",
-        "document.querySelector('#new-todo').value === ''",
-    )
-    .await
 }
 
 /// Waits until the todo list of `page` shows exactly `titles`.

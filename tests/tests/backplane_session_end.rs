@@ -8,10 +8,9 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures::StreamExt;
-use livestar::backplane::Backplane;
 use livestar::event::Event;
 use livestar::hub::Hub;
-use support_services::{Broker, Rig, next_captured, next_frame, options, within};
+use support_services::{Broker, Rig, forged_reaches, next_captured, next_frame, options, within};
 
 /// Waits (bounded) until `hub` has no tab of `session` left.
 async fn no_tabs_left(hub: &Hub, session: &str) {
@@ -21,17 +20,6 @@ async fn no_tabs_left(hub: &Hub, session: &str) {
         }
     })
     .await;
-}
-
-/// Waits (bounded) until `backplane` has counted `count` forged payloads.
-async fn forged_reaches(backplane: &Backplane, count: usize) {
-    within("the forged count", async {
-        while backplane.forged() < count {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-    })
-    .await;
-    assert_eq!(backplane.forged(), count);
 }
 
 async fn ending_a_session_closes_its_tabs_in_every_process(broker: Broker) {

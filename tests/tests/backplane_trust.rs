@@ -3,27 +3,13 @@
 
 mod support_services;
 
-use std::time::Duration;
-
 use bytes::Bytes;
-use livestar::backplane::Backplane;
 use livestar::event::Event;
 use livestar::hub::Hub;
-use support_services::{Broker, Rig, next_captured, next_frame, options, within};
+use support_services::{Broker, Rig, forged_reaches, next_captured, next_frame, options, within};
 
 const OLD: &str = "rotation-old-secret-0123456789";
 const NEW: &str = "rotation-new-secret-0123456789";
-
-/// Waits (bounded) until `backplane` has counted `count` forged payloads.
-async fn forged_reaches(backplane: &Backplane, count: usize) {
-    within("the forged count", async {
-        while backplane.forged() < count {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-    })
-    .await;
-    assert_eq!(backplane.forged(), count);
-}
 
 async fn unsigned_or_foreign_signed_messages_are_dropped_and_counted(broker: Broker) {
     let Some(rig) = Rig::new(broker).await else {

@@ -208,3 +208,15 @@ pub async fn drop_namespace(service: Service, url: &str, namespace: &str) -> Res
     };
     dropped.map_err(|e| format!("cleaning up {namespace}: {e}"))
 }
+
+/// Types `title` in the demo's todo form of `page` and submits it.
+pub async fn add_todo(page: &chromiumoxide::Page, title: &str) -> Result<(), String> {
+    browser::type_into(page, "#new-todo", title).await?;
+    browser::click(page, "#add").await?;
+    browser::wait_until(
+        page,
+        "the todo input was cleared",
+        "document.querySelector('#new-todo').value === ''",
+    )
+    .await
+}

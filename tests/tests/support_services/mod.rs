@@ -377,3 +377,14 @@ pub async fn next_captured(wiretap: &mut (impl Stream<Item = Incoming> + Unpin))
         }
     }
 }
+
+/// Waits (bounded) until `backplane` has counted `count` forged payloads.
+pub async fn forged_reaches(backplane: &Backplane, count: usize) {
+    within("the forged count", async {
+        while backplane.forged() < count {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await;
+    assert_eq!(backplane.forged(), count);
+}
