@@ -17,8 +17,8 @@ use futures::{FutureExt, Stream, StreamExt};
 use http::StatusCode;
 use pin_project_lite::pin_project;
 
-use super::private::{Config, Connect};
-use super::{Gauge, OPEN_VIEWS};
+use super::config::{Config, Connect};
+use crate::metrics::{Gauge, OPEN_VIEWS};
 use crate::event::{ContentId, Event, PatchElements};
 use crate::invalidate::Invalidation;
 

@@ -24,9 +24,9 @@ use axum::response::{IntoResponse, Response};
 use futures::{Stream, StreamExt};
 use tokio::sync::broadcast;
 
-use super::private::{Config, Connect, SharedKey};
+use super::config::{Config, Connect};
 use super::runner::{Runner, jittered, jittered_in_steps};
-use super::{Gauge, OPEN_VIEWS};
+use crate::metrics::{Gauge, OPEN_VIEWS};
 use crate::compress::Encoding;
 use crate::event::{ContentId, Event};
 use crate::invalidate::Invalidation;
@@ -77,6 +77,16 @@ impl SharedViews {
         self.with::<K, _>(|table| table.len())
     }
 }
+
+/// Checks the type of a `shared = key` expression.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be the key of a shared live view",
+    label = "the connections of one key share one render, so the key must be `Hash + Eq + Clone + Send + Sync + 'static`",
+    note = "use an owned value, e.g. `shared = user.clone()` for a `String`, or `shared = ()` for one view shared by everyone"
+)]
+pub trait SharedKey: std::hash::Hash + Eq + Clone + Send + Sync + 'static {}
+
+impl<K: std::hash::Hash + Eq + Clone + Send + Sync + 'static> SharedKey for K {}
 
 /// What the connections of one key see.
 #[derive(Clone)]

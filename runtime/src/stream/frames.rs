@@ -14,7 +14,7 @@ use super::limit::OpenStream;
 use super::{CancelOnDrop, LiveStream};
 use crate::compress::Compressor;
 use crate::event::Event;
-use crate::live::ShutdownWatch;
+use crate::lifecycle::ShutdownWatch;
 
 /// The response body: the retry hint, then events interleaved with heartbeats.
 pub(super) struct Frames {

@@ -37,7 +37,7 @@ use super::frames::Frames;
 use super::limit::OpenStream;
 use super::{LiveStream, set_stream_headers};
 use crate::compress::{self, AcceptEncoding, Compression, Compressor, Encoding, Settings};
-use crate::live::ShutdownWatch;
+use crate::lifecycle::ShutdownWatch;
 
 /// The chunks a member may fall behind its group before it ends.
 pub(crate) const QUEUE: usize = 64;
