@@ -19,7 +19,7 @@ pub mod compress;
 pub mod event;
 pub mod invalidate;
 mod lifecycle;
-pub(crate) mod metrics;
+pub mod metrics;
 pub mod origin;
 pub mod render;
 pub mod response;

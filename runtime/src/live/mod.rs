@@ -138,8 +138,10 @@
 //!    # fn main() {}
 //!    ```
 //! 6. **A disconnect drops everything at once**: the stream, its heartbeat timer and every
-//!    subscription. [`open_views`] and [`open_subscriptions`] count what is alive, for your
-//!    metrics.
+//!    subscription. [`open_views`] and [`open_subscriptions`] count what is alive; loads,
+//!    renders, skipped renders, coalesced wake-ups and open streams per route are metrics
+//!    (see [`crate::metrics`]), and each connection has a `tracing` span (`live_view`, with
+//!    `route` and `connection`) whose debug events time its loads and renders.
 //! 7. **Heartbeats** keep idle connections open through proxies: a comment after every 15 s
 //!    of silence by default (`heartbeat = 500ms`, `heartbeat = off`).
 //! 8. **Reconnects and deploys.** The Datastar client does not reconnect after a stream ends

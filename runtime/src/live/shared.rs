@@ -23,13 +23,14 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use axum::response::{IntoResponse, Response};
 use futures::{Stream, StreamExt};
 use tokio::sync::broadcast;
+use tracing::Instrument;
 
 use super::config::{Config, Connect};
 use super::runner::{Runner, jittered, jittered_in_steps};
-use crate::metrics::{Gauge, OPEN_VIEWS};
 use crate::compress::Encoding;
 use crate::event::{ContentId, Event};
 use crate::invalidate::Invalidation;
+use crate::metrics::{InSpan, OpenView};
 use crate::stream::group::{Groups, Start};
 
 /// The steps a shared view's retry hint is jittered in: connections of one step can share
@@ -215,13 +216,15 @@ where
     let base_retry = config.retry;
     let compress = config.compress;
     let mut runner = Runner::new(load, view, config);
+    let route = runner.metrics().clone();
+    let span = runner.span().clone();
     if lead {
         let starting = Starting {
             views,
             key: Some(key.clone()),
             slot: slot.clone(),
         };
-        let (id, patch) = match runner.first_patch().await {
+        let (id, patch) = match runner.first_patch().instrument(span.clone()).await {
             Ok(first) => first,
             Err(response) => return response,
         };
@@ -229,12 +232,9 @@ where
         // Subscribed again: the first patch is `current`, not also the next one received.
         (current, rx) = slot.subscribe();
         starting.started();
-        tokio::spawn(drive(
-            views,
-            key,
-            slot.clone(),
-            runner.updates(None, wakeups),
-        ));
+        tokio::spawn(
+            drive(views, key, slot.clone(), runner.updates(None, wakeups)).instrument(span.clone()),
+        );
     } else {
         while matches!(current, Published::Starting) {
             current = next_published(&mut rx).await.unwrap_or(Published::Failed);
@@ -265,14 +265,20 @@ where
             &compression,
             retry,
             Start::of(id, page_has_it),
-            move || crate::stream(follow(current, rx, last_event_id)).heartbeat(heartbeat),
-            Gauge::new(&OPEN_VIEWS),
+            move || {
+                crate::stream(InSpan::new(follow(current, rx, last_event_id), span))
+                    .heartbeat(heartbeat)
+            },
+            OpenView::new(route),
         );
     }
-    let live = crate::stream(follow(current, rx, connect.last_event_id))
-        .heartbeat(heartbeat)
-        .retry(jittered(base_retry))
-        .owning(Gauge::new(&OPEN_VIEWS));
+    let live = crate::stream(InSpan::new(
+        follow(current, rx, connect.last_event_id),
+        span,
+    ))
+    .heartbeat(heartbeat)
+    .retry(jittered(base_retry))
+    .owning(OpenView::new(route));
     if compress {
         live.compress_with(&connect.accept, &compression)
             .into_response()
