@@ -9,7 +9,7 @@
 //! | `livestar_live_renders_skipped_total` | counter | `route` | reloads whose HTML was identical to the last patch: nothing sent |
 //! | `livestar_live_wakeups_coalesced_total` | counter | `route` | wake-ups folded into a reload that another wake-up caused (sources that queue: channels and streams; a `Notify` folds its own) |
 //! | `livestar_live_load_errors_total` | counter | `route` | loads that returned `Err` (the first load's error is the response) or panicked |
-//! | `livestar_live_render_seconds` | histogram | `route` | time the view took to render, in seconds |
+//! | `livestar_live_render_seconds` | histogram | `route` | time the view took to render, in seconds: the first render of each connection and one in 8 after it (reading the clock on every render would cost a few percent of an update) |
 //! | `livestar_sse_bytes_total` | counter | `encoding` (`zstd`, `br`, `gzip`, `identity`) | bytes of event-stream bodies, as sent: after compression |
 //! | `livestar_compressors` | gauge | | stream compressors alive (see [`crate::compress`]) |
 //! | `livestar_hub_clients` | gauge | | hub clients connected |
