@@ -18,6 +18,8 @@ pub mod action;
 pub mod compress;
 pub mod event;
 pub mod invalidate;
+mod lifecycle;
+pub mod metrics;
 pub mod origin;
 pub mod render;
 pub mod response;

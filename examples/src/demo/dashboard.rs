@@ -10,6 +10,10 @@
 //!   Each answer is one ordinary patch; no connection stays open. Good for numbers that are
 //!   cheap to compute and fine to be a little late.
 //!
+//! - **Its own metrics**: [`traffic`] is a live view of livestar's figures as `/metrics`
+//!   reports them (see [`super::metrics`]): renders and bytes per second and open streams
+//!   over the last minute, drawn as inline SVG built with `html!`, with no chart library.
+//!
 //! The numbers are this process's own: with several demo processes, each tab shows the
 //! process it is connected to.
 
@@ -23,6 +27,7 @@ use livestar::hub::Hub;
 use livestar::prelude::*;
 use tokio::sync::watch;
 
+use super::metrics::Traffic;
 use super::session::CurrentUser;
 use super::{App, layout};
 
@@ -95,6 +100,70 @@ pub fn stats_view(stats: &Stats) -> Html {
     }
 }
 
+/// livestar's figures over the last minute, one point a second (see [`super::metrics`]).
+/// Shared like the numbers above: one render a second for every open dashboard.
+#[live_view(
+    "/dashboard/traffic/live",
+    shared = (),
+    invalidate = [app.traffic.clone()],
+    view = traffic_view
+)]
+pub async fn traffic(State(app): State<App>) -> Traffic {
+    app.traffic.borrow().clone()
+}
+
+/// The chart: one sparkline per figure, each scaled to its own largest value, with the
+/// latest value beside it.
+pub fn traffic_view(traffic: &Traffic) -> Html {
+    let latest = traffic.latest();
+    let renders: Vec<f64> = traffic
+        .points
+        .iter()
+        .map(|p| p.renders_per_second)
+        .collect();
+    let streams: Vec<f64> = traffic.points.iter().map(|p| p.streams).collect();
+    let bytes: Vec<f64> = traffic.points.iter().map(|p| p.bytes_per_second).collect();
+    html! {
+        <div id="traffic" class="traffic">
+            {sparkline("renders-chart", "renders / s", &renders, format!("{:.1}", latest.renders_per_second))}
+            {sparkline("streams-chart", "open streams", &streams, format!("{}", latest.streams))}
+            {sparkline("bytes-chart", "bytes / s sent", &bytes, format!("{:.0}", latest.bytes_per_second))}
+        </div>
+    }
+}
+
+/// The width and height of a sparkline, in SVG user units.
+const CHART: (f64, f64) = (240.0, 48.0);
+
+/// The `points` of a polyline through `values`, one x step per second of history, scaled so
+/// the largest value touches the top.
+fn polyline(values: &[f64]) -> String {
+    let (width, height) = CHART;
+    let top = values.iter().copied().fold(0.0_f64, f64::max).max(1.0);
+    let step = width / (super::metrics::HISTORY.max(2) - 1) as f64;
+    let offset = width - step * values.len().saturating_sub(1) as f64;
+    let mut points = String::with_capacity(values.len() * 12);
+    for (i, value) in values.iter().enumerate() {
+        let x = offset + step * i as f64;
+        let y = height - 2.0 - (value / top) * (height - 4.0);
+        points.push_str(&format!("{x:.1},{y:.1} "));
+    }
+    points
+}
+
+fn sparkline(id: &str, label: &str, values: &[f64], latest: String) -> Html {
+    let view_box = format!("0 0 {} {}", CHART.0, CHART.1);
+    html! {
+        <figure id={id} class="sparkline">
+            <svg viewBox={view_box} width="240" height="48" role="img" aria-label={label}>
+                <rect x="0" y="0" width="240" height="48" fill="none" stroke="#ddd"></rect>
+                <polyline points={polyline(values)} fill="none" stroke="#4a6cf7" stroke-width="2"></polyline>
+            </svg>
+            <figcaption><b>{latest}</b> " " {label}</figcaption>
+        </figure>
+    }
+}
+
 static CHECKS: AtomicU64 = AtomicU64::new(0);
 
 /// The polled status badge: one patch per request.
@@ -124,6 +193,12 @@ async fn page(State(app): State<App>, user: Option<CurrentUser>) -> Html {
             </div>
         </section>
         <section class="card">
+            <h2>"Traffic " <small class="muted">"(livestar's own metrics, as at /metrics)"</small></h2>
+            <div data-init={traffic::get()}>
+                <div id="traffic" class="traffic"><p class="muted">"Loading…"</p></div>
+            </div>
+        </section>
+        <section class="card">
             <h2>"Status " <small class="muted">"(polled every 2 s)"</small></h2>
             <div data-init={status::get()}
                 data-on-interval__duration.2s={status::get()}>
@@ -140,4 +215,5 @@ pub fn routes() -> Router<App> {
         .route("/dashboard", get(page))
         .merge(status::route())
         .merge(dashboard_stats::route())
+        .merge(traffic::route())
 }

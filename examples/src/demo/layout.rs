@@ -46,6 +46,9 @@ ul.todos li.done .title { text-decoration: line-through; color: var(--muted); }
 .stats { display: grid; grid-template-columns: repeat(4, 1fr); gap: 1rem; }
 .stat { background: var(--bg); border-radius: .5rem; padding: .75rem; }
 .stat b { display: block; font-size: 1.5rem; }
+.traffic { display: grid; grid-template-columns: repeat(3, 1fr); gap: 1rem; }
+.sparkline { margin: 0; background: var(--bg); border-radius: .5rem; padding: .5rem; }
+.sparkline svg { width: 100%; height: 48px; display: block; }
 .status-ok { background: #d1fadf; color: #05603a; }
 .status-degraded { background: #fef0c7; color: #93370d; }
 .rooms a { margin-right: .75rem; }

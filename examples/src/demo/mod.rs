@@ -6,7 +6,8 @@
 //! | [`todos`] | a `#[live_view]`: load + view, re-run whenever a [`Notifier`] key is notified; actions that write and notify |
 //! | [`chat`] | hub rooms: a room loader for the current state, messages appended, input cleared by patching signals, presence |
 //! | [`notifications`] | hub sessions: one user's every tab, a patched signal driving `data-show` |
-//! | [`dashboard`] | push (a background task wakes a live view through a `watch` channel) next to polling (`data-on-interval`) |
+//! | [`dashboard`] | push (a background task wakes a live view through a `watch` channel) next to polling (`data-on-interval`), and a live chart of the process's own metrics |
+//! | [`metrics`] | livestar's metrics at `GET /metrics` in the Prometheus text format |
 //! | [`session`] | a cookie login and an extractor for the signed-in user |
 //! | [`layout`], [`index`] | the page around them |
 //! | [`store`] | the state, in memory or shared through Redis, Postgres or NATS |
@@ -22,6 +23,7 @@ pub mod chat;
 pub mod dashboard;
 pub mod index;
 pub mod layout;
+pub mod metrics;
 pub mod notifications;
 pub mod session;
 pub mod store;
@@ -206,6 +208,8 @@ pub struct App {
     pub todos_changed: Notifier<String>,
     /// The dashboard's numbers, replaced every second by a background task.
     pub stats: tokio::sync::watch::Receiver<dashboard::Stats>,
+    /// The last minute of livestar's own metrics, for the dashboard's chart.
+    pub traffic: tokio::sync::watch::Receiver<metrics::Traffic>,
     /// The Datastar client.
     pub assets: Assets,
 }
@@ -264,6 +268,8 @@ pub fn backplane_secret(from_env: Option<String>) -> String {
 /// # Errors
 /// The broker cannot be reached, or the Datastar file cannot be read.
 pub async fn app(config: &Config) -> Result<App, StartError> {
+    // First: livestar registers each figure on first use, with the recorder installed then.
+    metrics::install();
     let channel = config.namespace.clone();
     // Read only when a broker is configured: the in-memory demo has no backplane to sign for.
     let secret = || backplane_secret(std::env::var("LIVESTAR_BACKPLANE_SECRET").ok());
@@ -329,12 +335,14 @@ pub async fn app(config: &Config) -> Result<App, StartError> {
         },
     };
     let stats = dashboard::spawn_sampler(hub.clone());
+    let traffic = metrics::spawn_sampler();
     chat::spawn_presence(hub.clone());
     Ok(App {
         store,
         hub,
         todos_changed,
         stats,
+        traffic,
         assets,
     })
 }
@@ -346,6 +354,7 @@ pub fn router(app: App) -> Router {
     Router::new()
         .route("/", get(index::page))
         .route("/datastar.js", get(datastar_js))
+        .route("/metrics", get(metrics::scrape))
         .merge(session::routes())
         .merge(todos::routes())
         .merge(chat::routes())

@@ -106,6 +106,7 @@ use futures::future::BoxFuture;
 use futures::stream::BoxStream;
 use tokio::sync::watch;
 use tokio_util::sync::{CancellationToken, DropGuard};
+use tracing::Instrument;
 
 use auth::{Keys, Secret};
 use heal::HealSchedule;
@@ -358,6 +359,14 @@ struct Inner {
     pending_chunk_bytes: AtomicUsize,
     heal_schedule: HealSchedule,
     status: watch::Sender<Status>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        if self.status.borrow().connected {
+            crate::metrics::backplane().connected.decrement(1.0);
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, Default)]
@@ -666,21 +675,27 @@ impl BackplaneBuilder {
             Kind::Heal,
             b"",
         );
-        tokio::spawn(publish_loop(
-            transport.clone(),
-            Arc::downgrade(&inner),
-            self.clone(),
-            outbox,
-            heal,
-            stop.clone(),
-        ));
-        tokio::spawn(receive_loop(
-            transport,
-            Arc::downgrade(&inner),
-            self,
-            inbox,
-            stop.clone(),
-        ));
+        crate::metrics::backplane().connected.increment(1.0);
+        let span = tracing::info_span!(
+            "livestar_backplane",
+            broker = inner.broker,
+            channel = %inner.channel
+        );
+        tokio::spawn(
+            publish_loop(
+                transport.clone(),
+                Arc::downgrade(&inner),
+                self.clone(),
+                outbox,
+                heal,
+                stop.clone(),
+            )
+            .instrument(span.clone()),
+        );
+        tokio::spawn(
+            receive_loop(transport, Arc::downgrade(&inner), self, inbox, stop.clone())
+                .instrument(span),
+        );
         Ok(Backplane {
             inner,
             _tasks: Arc::new(stop.drop_guard()),
@@ -960,6 +975,9 @@ impl Backplane {
             Pushed::Queued => {}
             Pushed::Overflowed(backlog) => {
                 inner.dropped.fetch_add(backlog + 1, Ordering::Relaxed);
+                crate::metrics::backplane()
+                    .out_dropped
+                    .increment(backlog as u64 + 1);
                 tracing::warn!(
                     broker = inner.broker,
                     dropped = backlog + 1,
@@ -968,15 +986,36 @@ impl Backplane {
             }
             Pushed::Covered => {
                 inner.dropped.fetch_add(1, Ordering::Relaxed);
+                crate::metrics::backplane().out_dropped.increment(1);
             }
         }
     }
 }
 
 impl Inner {
+    /// Records whether the backplane is connected, in its status and in
+    /// `livestar_backplane_connected`.
+    fn set_connected(&self, connected: bool) {
+        let changed = self.status.send_if_modified(|status| {
+            let changed = status.connected != connected;
+            status.connected = connected;
+            changed
+        });
+        if changed {
+            let gauge = &crate::metrics::backplane().connected;
+            if connected {
+                gauge.increment(1.0);
+            } else {
+                gauge.decrement(1.0);
+            }
+        }
+    }
+
     fn dispatch(self: &Arc<Self>, payload: Bytes) {
+        let metrics = crate::metrics::backplane();
         if payload.len() > self.max_message {
             self.refused.fetch_add(1, Ordering::Relaxed);
+            metrics.in_dropped.increment(1);
             tracing::warn!(broker = self.broker, channel = %self.channel, bytes = payload.len(), "livestar backplane: refused a payload larger than max_message");
             return;
         }
@@ -984,17 +1023,21 @@ impl Inner {
             Ok(message) => message,
             Err(message::Refused::Forged(why)) => {
                 self.forged.fetch_add(1, Ordering::Relaxed);
+                metrics.in_forged.increment(1);
                 tracing::warn!(broker = self.broker, channel = %self.channel, why, "livestar backplane: dropped a payload without a valid signature");
                 return;
             }
             Err(message::Refused::Garbage(why)) => {
+                metrics.in_dropped.increment(1);
                 tracing::warn!(broker = self.broker, channel = %self.channel, why, "livestar backplane: ignored a signed payload that does not parse");
                 return;
             }
         };
         if message.origin == self.origin {
+            metrics.in_own.increment(1);
             return;
         }
+        metrics.in_delivered.increment(1);
         if message.kind == Kind::Heal {
             tracing::info!(
                 broker = self.broker,
@@ -1032,6 +1075,7 @@ impl Inner {
 
     fn heal(&self) {
         self.status.send_modify(|s| s.heals += 1);
+        crate::metrics::backplane().heals.increment(1);
         let listeners: Vec<Arc<dyn Listener>> = lock(&self.listeners)
             .values()
             .flatten()
@@ -1073,6 +1117,7 @@ async fn publish_loop(
             Ok(()) => {
                 attempt = 0;
                 outbox.published();
+                crate::metrics::backplane().out_delivered.increment(1);
             }
             Err(error) => {
                 let covered = outbox.failed();
@@ -1080,6 +1125,9 @@ async fn publish_loop(
                     && let Some(inner) = inner.upgrade()
                 {
                     inner.dropped.fetch_add(covered, Ordering::Relaxed);
+                    crate::metrics::backplane()
+                        .out_dropped
+                        .increment(covered as u64);
                 }
                 tracing::warn!(%error, attempt, "livestar backplane: publish failed; retrying (messages wait in the outbox, up to max_outbox)");
                 tokio::select! {
@@ -1139,11 +1187,11 @@ async fn receive_loop(
                     }
                 }
                 Some(Incoming::Resubscribed) => {
-                    inner.status.send_modify(|s| s.connected = true);
+                    inner.set_connected(true);
                     inner.request_heal();
                 }
                 None => {
-                    inner.status.send_modify(|s| s.connected = false);
+                    inner.set_connected(false);
                     tracing::warn!(
                         broker = inner.broker,
                         "livestar backplane: lost the broker, reconnecting"
@@ -1173,7 +1221,7 @@ async fn receive_loop(
         }
         match inner.upgrade() {
             Some(inner) => {
-                inner.status.send_modify(|s| s.connected = true);
+                inner.set_connected(true);
                 inner.request_heal();
             }
             None => return,

@@ -92,6 +92,7 @@ impl Compressor {
             })
             .ok()?;
         OPEN.fetch_add(1, Ordering::Relaxed);
+        crate::metrics::compressors().increment(1.0);
         // Made first, so that the reservation is returned if the encoder cannot be.
         let mut compressor = Compressor {
             encoder: None,
@@ -129,6 +130,7 @@ impl Drop for Compressor {
     fn drop(&mut self) {
         MEMORY.fetch_sub(self.reserved, Ordering::Relaxed);
         OPEN.fetch_sub(1, Ordering::Relaxed);
+        crate::metrics::compressors().decrement(1.0);
     }
 }
 

@@ -105,7 +105,14 @@ impl ClientBuilder<'_> {
             .then(|load| load)
             .filter(|event| futures::future::ready(!event.as_bytes().is_empty()))
             .boxed();
-        let events = client.events(current);
+        let span = tracing::debug_span!(
+            "hub_client",
+            client = id,
+            rooms = client.rooms.len(),
+            session = client.session.is_some()
+        );
+        let events = crate::metrics::InSpan::new(client.events(current), span);
+        crate::metrics::hub().clients.increment(1.0);
         LiveStream::new(events).owning(Leave {
             hub: Arc::downgrade(inner),
             client,
@@ -121,6 +128,7 @@ struct Leave {
 
 impl Drop for Leave {
     fn drop(&mut self) {
+        crate::metrics::hub().clients.decrement(1.0);
         self.client.disconnect();
         if let Some(hub) = self.hub.upgrade() {
             hub.leave(&self.client);

@@ -204,6 +204,15 @@ enum Target {
     Session,
 }
 
+impl Target {
+    fn as_str(self) -> &'static str {
+        match self {
+            Target::Room => "room",
+            Target::Session => "session",
+        }
+    }
+}
+
 impl Members {
     fn of(&mut self, target: Target) -> &mut HashMap<String, BTreeMap<u64, Arc<Client>>> {
         match target {
@@ -445,6 +454,11 @@ impl Hub {
                 return Err(SendError::TooLarge { size, limit });
             }
         }
+        let metrics = crate::metrics::hub();
+        match target {
+            Target::Room => metrics.room_sends.increment(1),
+            Target::Session => metrics.session_sends.increment(1),
+        }
         let delivered = self.inner.deliver(target, id, &events);
         if let Some((remote, body)) = remote {
             remote.backplane.publish(&remote.topic, kind, body);
@@ -473,6 +487,12 @@ impl HubInner {
                 }
             }
         }
+        tracing::debug!(
+            to = target.as_str(),
+            delivered,
+            slow = slow.len(),
+            "livestar hub: sent"
+        );
         let mut changed_rooms = Vec::new();
         if !slow.is_empty() {
             self.slow.record(slow.len());

@@ -26,6 +26,7 @@ impl SlowLog {
     pub(crate) fn record(&self, clients: usize) {
         let clients = clients as u64;
         self.total.fetch_add(clients, Ordering::Relaxed);
+        crate::metrics::hub().slow_disconnects.increment(clients);
         let now = Instant::now();
         let mut unlogged = self
             .unlogged

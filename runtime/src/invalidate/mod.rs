@@ -54,7 +54,7 @@ use tokio::sync::{Notify, broadcast, mpsc, watch};
 pub struct Invalidation {
     wakeups: BoxStream<'static, ()>,
     /// Counts this source among a live view's open subscriptions while it exists.
-    gauge: Option<crate::live::Gauge>,
+    gauge: Option<crate::metrics::Gauge>,
     /// Whether wake-ups can queue up (a channel, any stream, several merged sources) rather
     /// than collapse into one pending flag (`Notify`, `watch`, [`Notifier`]): only a queue
     /// needs draining before a reload.
@@ -138,7 +138,7 @@ impl Invalidation {
     /// Counts this source in [`open_subscriptions`](crate::live::open_subscriptions) until it
     /// is dropped (or, merged, until it ends). No extra layer: polling is unchanged.
     pub(crate) fn counted(mut self, counter: &'static std::sync::atomic::AtomicUsize) -> Self {
-        self.gauge = Some(crate::live::Gauge::new(counter));
+        self.gauge = Some(crate::metrics::Gauge::new(counter));
         self
     }
 }

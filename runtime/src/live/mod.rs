@@ -138,8 +138,10 @@
 //!    # fn main() {}
 //!    ```
 //! 6. **A disconnect drops everything at once**: the stream, its heartbeat timer and every
-//!    subscription. [`open_views`] and [`open_subscriptions`] count what is alive, for your
-//!    metrics.
+//!    subscription. [`open_views`] and [`open_subscriptions`] count what is alive; loads,
+//!    renders, skipped renders, coalesced wake-ups and open streams per route are metrics
+//!    (see [`crate::metrics`]), and each connection has a `tracing` span (`live_view`, with
+//!    `route` and `connection`) whose debug events time its loads and renders.
 //! 7. **Heartbeats** keep idle connections open through proxies: a comment after every 15 s
 //!    of silence by default (`heartbeat = 500ms`, `heartbeat = off`).
 //! 8. **Reconnects and deploys.** The Datastar client does not reconnect after a stream ends
@@ -221,20 +223,20 @@
 //! ```
 
 mod action;
+mod config;
 #[doc(hidden)]
 pub mod private;
 mod runner;
 mod shared;
-mod shutdown;
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 
-pub use action::{Action, DEFAULT_RETRY_MAX_COUNT};
-pub use runner::Failure;
-pub(crate) use shutdown::ShutdownWatch;
-pub use shutdown::{
+pub use crate::lifecycle::{
     DEFAULT_SHUTDOWN_SPREAD, graceful, graceful_within, is_shutting_down, shutdown, shutdown_within,
 };
+use crate::metrics::{OPEN_SUBSCRIPTIONS, OPEN_VIEWS};
+pub use action::{Action, DEFAULT_RETRY_MAX_COUNT};
+pub use runner::Failure;
 
 /// The number of live views streaming in this process: connected and not yet gone.
 ///
@@ -254,23 +256,4 @@ pub fn open_views() -> usize {
 /// ```
 pub fn open_subscriptions() -> usize {
     OPEN_SUBSCRIPTIONS.load(Ordering::Relaxed)
-}
-
-pub(crate) static OPEN_VIEWS: AtomicUsize = AtomicUsize::new(0);
-pub(crate) static OPEN_SUBSCRIPTIONS: AtomicUsize = AtomicUsize::new(0);
-
-/// Adds one to a gauge for as long as it lives.
-pub(crate) struct Gauge(&'static AtomicUsize);
-
-impl Gauge {
-    pub(crate) fn new(counter: &'static AtomicUsize) -> Self {
-        counter.fetch_add(1, Ordering::Relaxed);
-        Gauge(counter)
-    }
-}
-
-impl Drop for Gauge {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::Relaxed);
-    }
 }

@@ -9,77 +9,24 @@ use std::time::Duration;
 pub use axum::extract::{FromRequest, FromRequestParts};
 use axum::response::{IntoResponse, Response};
 use futures::Stream;
-use http::request::Parts;
 
 use super::runner::Runner;
-use super::{Failure, OPEN_SUBSCRIPTIONS};
-use crate::compress::AcceptEncoding;
-use crate::event::Mode;
 use crate::invalidate::{IntoInvalidation, Invalidation};
-use crate::origin::OriginRejection;
+use crate::metrics::OPEN_SUBSCRIPTIONS;
 use crate::render::{Html, Render};
 use crate::stream::Heartbeat;
+
+pub use super::config::{Config, Connect};
+pub use super::shared::{SharedKey, SharedViews};
 
 pub use super::action::push_segment;
 pub use axum::Router;
 pub use axum::response::Response as HttpResponse;
 pub use core::convert::Infallible as Never;
 
-/// The options of one `#[live_view]`, as written in its attribute.
-#[derive(Clone)]
-pub struct Config {
-    pub path: &'static str,
-    pub heartbeat: Heartbeat,
-    pub selector: Option<&'static str>,
-    pub mode: Mode,
-    pub retry: Duration,
-    pub error_view: Option<fn(&Failure) -> Html>,
-    /// Whether the stream is compressed when the client accepts it (`compress = false`).
-    pub compress: bool,
-}
-
-impl Config {
-    pub fn new(path: &'static str) -> Self {
-        Config {
-            path,
-            heartbeat: Heartbeat::default(),
-            selector: None,
-            mode: Mode::Outer,
-            retry: crate::event::DEFAULT_RETRY,
-            error_view: None,
-            compress: true,
-        }
-    }
-}
-
 /// `Heartbeat::every(ms)` for the literal of the attribute.
 pub fn heartbeat_millis(ms: u64) -> Heartbeat {
     Heartbeat::every(Duration::from_millis(ms))
-}
-
-/// What a live view reads of the request that opens it: the `Last-Event-ID` header (the id
-/// of the last patch the client got) and the encodings it accepts. Extracting it refuses a
-/// stream opened by a page on another site (see [`crate::origin`]).
-pub struct Connect {
-    pub last_event_id: Option<String>,
-    pub accept: AcceptEncoding,
-}
-
-impl<S: Send + Sync> FromRequestParts<S> for Connect {
-    type Rejection = OriginRejection;
-
-    /// Refuses a stream opened by a page on another site (see [`crate::origin`]).
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, OriginRejection> {
-        crate::origin::check(&parts.method, &parts.uri, &parts.headers, &parts.extensions)?;
-        Ok(Connect {
-            last_event_id: parts
-                .headers
-                .get("last-event-id")
-                .and_then(|value| value.to_str().ok())
-                .map(str::to_owned),
-            accept: AcceptEncoding::from_headers(&parts.headers),
-        })
-    }
 }
 
 /// Serves one connection of a live view.
@@ -131,22 +78,10 @@ where
     super::shared::serve(views, key, config, connect, wakeups, load, view).await
 }
 
-/// Checks the type of a `shared = key` expression.
-#[diagnostic::on_unimplemented(
-    message = "`{Self}` cannot be the key of a shared live view",
-    label = "the connections of one key share one render, so the key must be `Hash + Eq + Clone + Send + Sync + 'static`",
-    note = "use an owned value, e.g. `shared = user.clone()` for a `String`, or `shared = ()` for one view shared by everyone"
-)]
-pub trait SharedKey: std::hash::Hash + Eq + Clone + Send + Sync + 'static {}
-
-impl<K: std::hash::Hash + Eq + Clone + Send + Sync + 'static> SharedKey for K {}
-
 /// The value of a `shared = key` expression, checked.
 pub fn shared_key<K: SharedKey>(key: K) -> K {
     key
 }
-
-pub use super::shared::SharedViews;
 
 /// The wake-ups of every `invalidate` expression of one connection.
 pub fn merge<const N: usize>(sources: [Invalidation; N]) -> Invalidation {

@@ -7,8 +7,9 @@ use std::future::Future;
 use std::hash::{BuildHasher, Hasher};
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll, ready};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::response::{IntoResponse, Response};
 use futures::future::CatchUnwind;
@@ -16,15 +17,20 @@ use futures::stream::Fuse;
 use futures::{FutureExt, Stream, StreamExt};
 use http::StatusCode;
 use pin_project_lite::pin_project;
+use tracing::Instrument;
 
-use super::private::{Config, Connect};
-use super::{Gauge, OPEN_VIEWS};
+use super::config::{Config, Connect};
 use crate::event::{ContentId, Event, PatchElements};
 use crate::invalidate::Invalidation;
+use crate::metrics::{InSpan, OpenView, Route};
 
 /// At most this many wake-ups that are ready at once are folded into one reload; a source that
 /// is always ready cannot keep the loop from rendering.
 const MAX_COALESCED: usize = 65_536;
+
+/// One render in this many is timed for `livestar_live_render_seconds` (the first of each
+/// connection always).
+const RENDER_SAMPLE: u8 = 8;
 
 /// Why a reload after the first one produced no view. Passed to an `error_view`.
 ///
@@ -109,6 +115,12 @@ pub(crate) struct Runner<L, V> {
     /// What the view rendered last: the next render replaces it in place, so a view that
     /// writes into the buffer (`lazy_html!`) reuses its allocation from one render to the next.
     html: String,
+    /// The figures of the route, registered on its first connection.
+    metrics: Arc<Route>,
+    /// The connection's span (`live_view`, with its route and id).
+    span: tracing::Span,
+    /// Renders since the last one timed for `livestar_live_render_seconds`.
+    unsampled: u8,
 }
 
 impl<T, E, L, Fut, V> Runner<L, V>
@@ -120,22 +132,53 @@ where
     V: Fn(&T, &mut String) + Send + Sync + 'static,
 {
     pub(crate) fn new(load: L, view: V, config: Config) -> Self {
+        let span = tracing::debug_span!(
+            "live_view",
+            route = config.path,
+            connection = crate::metrics::connection_id()
+        );
         Runner {
             load,
             view,
+            metrics: crate::metrics::route(config.path),
             config,
             last: None,
             revoked: false,
             html: String::new(),
+            span,
+            unsampled: 0,
         }
+    }
+
+    /// The figures of the route.
+    pub(crate) fn metrics(&self) -> &Arc<Route> {
+        &self.metrics
+    }
+
+    /// The connection's span.
+    pub(crate) fn span(&self) -> &tracing::Span {
+        &self.span
+    }
+
+    /// When a load starts, if its duration is logged (the span is enabled).
+    fn load_started(&self) -> Option<Instant> {
+        self.metrics.loads.increment(1);
+        (!self.span.is_disabled()).then(Instant::now)
     }
 
     /// Runs the first load: its state, or the response that ends the request.
     async fn first_load(&mut self) -> Result<T, Response> {
-        match AssertUnwindSafe((self.load)()).catch_unwind().await {
+        let started = self.load_started();
+        let loaded = AssertUnwindSafe((self.load)()).catch_unwind().await;
+        log_load(started, &loaded);
+        match loaded {
             Ok(Ok(state)) => Ok(state),
-            Ok(Err(error)) => Err(error.into_response()),
+            Ok(Err(error)) => {
+                self.metrics.load_errors.increment(1);
+                Err(error.into_response())
+            }
             Err(panic) => {
+                self.metrics.load_errors.increment(1);
                 tracing::error!(
                     live_view = self.config.path,
                     panic = %panic_message(&*panic),
@@ -148,11 +191,26 @@ where
 
     /// Renders `state` into `self.html`; `Err` with the failure when the view panicked.
     fn render(&mut self, state: &T) -> Result<(), Failure> {
+        // Reading the clock twice costs a few percent of an update: the histogram takes one
+        // render in RENDER_SAMPLE, the span's debug events (when enabled) every one.
+        let sampled = self.unsampled == 0;
+        self.unsampled = (self.unsampled + 1) % RENDER_SAMPLE;
+        let started = (sampled || !self.span.is_disabled()).then(Instant::now);
         let (view, html) = (&self.view, &mut self.html);
-        std::panic::catch_unwind(AssertUnwindSafe(|| view(state, html))).map_err(|panic| {
-            Failure::Panic {
-                message: panic_message(&*panic),
+        let rendered = std::panic::catch_unwind(AssertUnwindSafe(|| view(state, html)));
+        if let Some(started) = started {
+            let took = started.elapsed();
+            if sampled {
+                self.metrics.render_seconds.record(took);
             }
+            tracing::debug!(
+                render_us = u64::try_from(took.as_micros()).unwrap_or(u64::MAX),
+                bytes = html.len(),
+                "live view rendered"
+            );
+        }
+        rendered.map_err(|panic| Failure::Panic {
+            message: panic_message(&*panic),
         })
     }
 
@@ -178,18 +236,33 @@ where
     }
 
     /// Starts a reload after a wake-up; a panic in the load function is caught by the future.
-    fn load(&mut self) -> Loading<Fut> {
-        AssertUnwindSafe((self.load)()).catch_unwind()
+    fn load(&mut self) -> (Loading<Fut>, Option<Instant>) {
+        let started = self.load_started();
+        (AssertUnwindSafe((self.load)()).catch_unwind(), started)
     }
 
     /// Renders what a reload loaded: the patch to send, if any.
-    fn reloaded(&mut self, loaded: std::thread::Result<Result<T, E>>) -> Option<Event> {
+    fn reloaded(
+        &mut self,
+        loaded: std::thread::Result<Result<T, E>>,
+        started: Option<Instant>,
+    ) -> Option<Event> {
+        log_load(started, &loaded);
         let failure = match loaded {
             Ok(Ok(state)) => match self.render(&state) {
-                Ok(()) => return self.patch(),
+                Ok(()) => {
+                    let patch = self.patch();
+                    if patch.is_some() {
+                        self.metrics.renders.increment(1);
+                    } else {
+                        self.metrics.skipped.increment(1);
+                    }
+                    return patch;
+                }
                 Err(failure) => failure,
             },
             Ok(Err(error)) => {
+                self.metrics.load_errors.increment(1);
                 let status = error.into_response().status();
                 if matches!(status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN) {
                     tracing::info!(
@@ -202,9 +275,12 @@ where
                 }
                 Failure::Load { status }
             }
-            Err(panic) => Failure::Panic {
-                message: panic_message(&*panic),
-            },
+            Err(panic) => {
+                self.metrics.load_errors.increment(1);
+                Failure::Panic {
+                    message: panic_message(&*panic),
+                }
+            }
         };
         self.failed(failure)
     }
@@ -248,6 +324,7 @@ where
             }
         };
         drop(state);
+        self.metrics.renders.increment(1);
         let id = ContentId::of(&self.html);
         self.last = Some((id, self.html.len()));
         Ok((id, self.encode(id)))
@@ -255,7 +332,8 @@ where
 
     /// The whole response of one connection.
     pub(crate) async fn serve(mut self, connect: Connect, wakeups: Invalidation) -> Response {
-        let (id, patch) = match self.first_patch().await {
+        let span = self.span.clone();
+        let (id, patch) = match self.first_patch().instrument(span).await {
             Ok(first) => first,
             Err(response) => return response,
         };
@@ -264,10 +342,12 @@ where
         let heartbeat = self.config.heartbeat.clone();
         let retry = jittered(self.config.retry);
         let compress = self.config.compress;
-        let live = crate::stream(self.updates(first, wakeups))
+        let open = OpenView::new(self.metrics.clone());
+        let span = self.span.clone();
+        let live = crate::stream(InSpan::new(self.updates(first, wakeups), span))
             .heartbeat(heartbeat)
             .retry(retry)
-            .owning(Gauge::new(&OPEN_VIEWS));
+            .owning(open);
         if compress {
             live.compress(&connect.accept).into_response()
         } else {
@@ -285,7 +365,19 @@ where
             wakeups: wakeups.fuse(),
             runner: self,
             loading: None,
+            load_started: None,
         }
+    }
+}
+
+/// Logs how long a load took, when its start was taken (the connection's span is enabled).
+fn log_load<T, E>(started: Option<Instant>, loaded: &std::thread::Result<Result<T, E>>) {
+    if let Some(started) = started {
+        tracing::debug!(
+            load_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+            ok = matches!(loaded, Ok(Ok(_))),
+            "live view loaded"
+        );
     }
 }
 
@@ -306,6 +398,7 @@ pin_project! {
         drain: bool,
         #[pin]
         loading: Option<Loading<Fut>>,
+        load_started: Option<Instant>,
     }
 }
 
@@ -334,7 +427,7 @@ where
             if let Some(loading) = this.loading.as_mut().as_pin_mut() {
                 let loaded = ready!(loading.poll(cx));
                 this.loading.set(None);
-                if let Some(event) = this.runner.reloaded(loaded) {
+                if let Some(event) = this.runner.reloaded(loaded, this.load_started.take()) {
                     return Poll::Ready(Some(event));
                 }
                 if this.runner.revoked {
@@ -342,7 +435,14 @@ where
                 }
             }
             match next_burst(this.wakeups, *this.drain, cx) {
-                Poll::Ready(Some(())) => this.loading.set(Some(this.runner.load())),
+                Poll::Ready(Some(wakeups)) => {
+                    if wakeups > 1 {
+                        this.runner.metrics.coalesced.increment(wakeups as u64 - 1);
+                    }
+                    let (loading, started) = this.runner.load();
+                    this.loading.set(Some(loading));
+                    *this.load_started = started;
+                }
                 // `None`: nothing can wake this view again. It stays open, with its
                 // heartbeats, until the client goes away or the server shuts down.
                 Poll::Ready(None) | Poll::Pending => return Poll::Pending,
@@ -353,27 +453,27 @@ where
 
 /// Waits for a wake-up and, when wake-ups can queue (`drain`), takes every one already
 /// waiting with it: latest wins, so one reload covers the burst. A source whose wake-ups
-/// collapse into a flag has nothing more to take. `None` once the source has ended without
-/// waking.
+/// collapse into a flag has nothing more to take. The number of wake-ups taken; `None` once
+/// the source has ended without waking.
 fn next_burst(
     wakeups: &mut (impl Stream<Item = ()> + Unpin),
     drain: bool,
     cx: &mut Context<'_>,
-) -> Poll<Option<()>> {
+) -> Poll<Option<usize>> {
     if !drain {
-        return wakeups.poll_next_unpin(cx);
+        return wakeups.poll_next_unpin(cx).map(|woke| woke.map(|()| 1));
     }
-    let mut woke = false;
+    let mut woke = 0;
     // Bounded, so that a source that is always ready cannot keep the view from rendering.
     for _ in 0..MAX_COALESCED {
         match wakeups.poll_next_unpin(cx) {
-            Poll::Ready(Some(())) => woke = true,
-            Poll::Ready(None) => return Poll::Ready(woke.then_some(())),
+            Poll::Ready(Some(())) => woke += 1,
+            Poll::Ready(None) => return Poll::Ready((woke > 0).then_some(woke)),
             Poll::Pending => break,
         }
     }
-    if woke {
-        Poll::Ready(Some(()))
+    if woke > 0 {
+        Poll::Ready(Some(woke))
     } else {
         Poll::Pending
     }
@@ -385,7 +485,7 @@ mod tests {
 
     use super::*;
 
-    fn burst(wakeups: &mut (impl Stream<Item = ()> + Unpin)) -> Poll<Option<()>> {
+    fn burst(wakeups: &mut (impl Stream<Item = ()> + Unpin)) -> Poll<Option<usize>> {
         next_burst(
             wakeups,
             true,
@@ -403,7 +503,7 @@ mod tests {
         let mut cx = Context::from_waker(futures::task::noop_waker_ref());
         assert_eq!(
             next_burst(&mut wakeups, false, &mut cx),
-            Poll::Ready(Some(()))
+            Poll::Ready(Some(1))
         );
         drop(wakeups);
         assert_eq!(polls, 1);
@@ -412,21 +512,21 @@ mod tests {
     #[test]
     fn a_burst_takes_every_waiting_wakeup() {
         let mut wakeups = stream::iter([(), (), ()]).chain(stream::pending());
-        assert_eq!(burst(&mut wakeups), Poll::Ready(Some(())));
+        assert_eq!(burst(&mut wakeups), Poll::Ready(Some(3)));
         assert_eq!(burst(&mut wakeups), Poll::Pending);
     }
 
     #[test]
     fn a_source_that_ends_after_waking_reloads_once_then_ends() {
         let mut wakeups = stream::iter([(), ()]).fuse();
-        assert_eq!(burst(&mut wakeups), Poll::Ready(Some(())));
+        assert_eq!(burst(&mut wakeups), Poll::Ready(Some(2)));
         assert_eq!(burst(&mut wakeups), Poll::Ready(None));
     }
 
     #[test]
     fn a_source_that_is_always_ready_still_lets_the_view_render() {
         let mut wakeups = stream::repeat(());
-        assert_eq!(burst(&mut wakeups), Poll::Ready(Some(())));
+        assert_eq!(burst(&mut wakeups), Poll::Ready(Some(MAX_COALESCED)));
     }
 
     #[test]

@@ -23,13 +23,14 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use axum::response::{IntoResponse, Response};
 use futures::{Stream, StreamExt};
 use tokio::sync::broadcast;
+use tracing::Instrument;
 
-use super::private::{Config, Connect, SharedKey};
+use super::config::{Config, Connect};
 use super::runner::{Runner, jittered, jittered_in_steps};
-use super::{Gauge, OPEN_VIEWS};
 use crate::compress::Encoding;
 use crate::event::{ContentId, Event};
 use crate::invalidate::Invalidation;
+use crate::metrics::{InSpan, OpenView};
 use crate::stream::group::{Groups, Start};
 
 /// The steps a shared view's retry hint is jittered in: connections of one step can share
@@ -77,6 +78,16 @@ impl SharedViews {
         self.with::<K, _>(|table| table.len())
     }
 }
+
+/// Checks the type of a `shared = key` expression.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be the key of a shared live view",
+    label = "the connections of one key share one render, so the key must be `Hash + Eq + Clone + Send + Sync + 'static`",
+    note = "use an owned value, e.g. `shared = user.clone()` for a `String`, or `shared = ()` for one view shared by everyone"
+)]
+pub trait SharedKey: std::hash::Hash + Eq + Clone + Send + Sync + 'static {}
+
+impl<K: std::hash::Hash + Eq + Clone + Send + Sync + 'static> SharedKey for K {}
 
 /// What the connections of one key see.
 #[derive(Clone)]
@@ -205,13 +216,15 @@ where
     let base_retry = config.retry;
     let compress = config.compress;
     let mut runner = Runner::new(load, view, config);
+    let route = runner.metrics().clone();
+    let span = runner.span().clone();
     if lead {
         let starting = Starting {
             views,
             key: Some(key.clone()),
             slot: slot.clone(),
         };
-        let (id, patch) = match runner.first_patch().await {
+        let (id, patch) = match runner.first_patch().instrument(span.clone()).await {
             Ok(first) => first,
             Err(response) => return response,
         };
@@ -219,12 +232,9 @@ where
         // Subscribed again: the first patch is `current`, not also the next one received.
         (current, rx) = slot.subscribe();
         starting.started();
-        tokio::spawn(drive(
-            views,
-            key,
-            slot.clone(),
-            runner.updates(None, wakeups),
-        ));
+        tokio::spawn(
+            drive(views, key, slot.clone(), runner.updates(None, wakeups)).instrument(span.clone()),
+        );
     } else {
         while matches!(current, Published::Starting) {
             current = next_published(&mut rx).await.unwrap_or(Published::Failed);
@@ -255,14 +265,20 @@ where
             &compression,
             retry,
             Start::of(id, page_has_it),
-            move || crate::stream(follow(current, rx, last_event_id)).heartbeat(heartbeat),
-            Gauge::new(&OPEN_VIEWS),
+            move || {
+                crate::stream(InSpan::new(follow(current, rx, last_event_id), span))
+                    .heartbeat(heartbeat)
+            },
+            OpenView::new(route),
         );
     }
-    let live = crate::stream(follow(current, rx, connect.last_event_id))
-        .heartbeat(heartbeat)
-        .retry(jittered(base_retry))
-        .owning(Gauge::new(&OPEN_VIEWS));
+    let live = crate::stream(InSpan::new(
+        follow(current, rx, connect.last_event_id),
+        span,
+    ))
+    .heartbeat(heartbeat)
+    .retry(jittered(base_retry))
+    .owning(OpenView::new(route));
     if compress {
         live.compress_with(&connect.accept, &compression)
             .into_response()

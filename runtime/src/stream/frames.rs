@@ -8,13 +8,14 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures::Stream;
+use metrics::Counter;
 use tokio::time::{Instant, Sleep};
 
 use super::limit::OpenStream;
 use super::{CancelOnDrop, LiveStream};
-use crate::compress::Compressor;
+use crate::compress::{Compressor, Encoding};
 use crate::event::Event;
-use crate::live::ShutdownWatch;
+use crate::lifecycle::ShutdownWatch;
 
 /// The response body: the retry hint, then events interleaved with heartbeats.
 pub(super) struct Frames {
@@ -30,6 +31,9 @@ pub(super) struct Frames {
     _open: Option<OpenStream>,
     /// Compresses every frame before it is sent, when the stream is compressed.
     compressor: Option<Compressor>,
+    /// Counts the bytes sent in `livestar_sse_bytes_total`; `None` for a group's frames,
+    /// whose members count what they send.
+    bytes: Option<Counter>,
     // Dropped with the body: the user's resources and the cancellation of their tasks.
     _owned: Vec<Box<dyn Any + Send>>,
     _cancel_on_drop: Option<CancelOnDrop>,
@@ -88,11 +92,16 @@ impl Ticker {
 }
 
 impl Frames {
-    /// The body of one response.
-    pub(super) fn new(live: LiveStream, compressor: Option<Compressor>) -> Self {
+    /// The body of one response, sent with `encoding` (the compressor's, if there is one).
+    pub(super) fn new(
+        live: LiveStream,
+        compressor: Option<Compressor>,
+        encoding: Encoding,
+    ) -> Self {
         let mut frames = Frames::detached(live, compressor);
         frames.shutdown = Some(ShutdownWatch::new());
         frames._open = Some(OpenStream::new());
+        frames.bytes = Some(crate::metrics::sse_bytes(encoding.as_str()));
         frames
     }
 
@@ -114,6 +123,7 @@ impl Frames {
             done: false,
             _open: None,
             compressor,
+            bytes: None,
             _owned: live.owned,
             _cancel_on_drop: live.cancellation,
         }
@@ -121,6 +131,14 @@ impl Frames {
 }
 
 impl Frames {
+    /// `bytes`, counted as sent.
+    fn sent(&self, bytes: Bytes) -> Poll<Option<Bytes>> {
+        if let Some(counter) = &self.bytes {
+            counter.increment(bytes.len() as u64);
+        }
+        Poll::Ready(Some(bytes))
+    }
+
     /// Ends the body and releases what the stream owned now, not when hyper drops the body.
     /// A compressed body sends the end of its compressed stream first.
     fn end(&mut self) -> Poll<Option<Bytes>> {
@@ -132,7 +150,7 @@ impl Frames {
             .take()
             .map(|mut compressor| compressor.finish())
         {
-            Some(Ok(last)) if !last.is_empty() => Poll::Ready(Some(last)),
+            Some(Ok(last)) if !last.is_empty() => self.sent(last),
             Some(Err(error)) => {
                 tracing::error!(%error, "compressing an event stream failed at its end");
                 Poll::Ready(None)
@@ -153,10 +171,10 @@ impl Frames {
     /// `frame` as it goes on the wire: compressed and flushed when the stream is compressed.
     fn send(&mut self, frame: Bytes) -> Poll<Option<Bytes>> {
         let Some(compressor) = &mut self.compressor else {
-            return Poll::Ready(Some(frame));
+            return self.sent(frame);
         };
         match compressor.frame(&frame) {
-            Ok(compressed) => Poll::Ready(Some(compressed)),
+            Ok(compressed) => self.sent(compressed),
             Err(error) => {
                 // The client cannot decode what follows a gap: end, and let it reconnect.
                 tracing::error!(%error, "compressing an event stream failed; ending it");

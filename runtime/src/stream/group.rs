@@ -37,7 +37,7 @@ use super::frames::Frames;
 use super::limit::OpenStream;
 use super::{LiveStream, set_stream_headers};
 use crate::compress::{self, AcceptEncoding, Compression, Compressor, Encoding, Settings};
-use crate::live::ShutdownWatch;
+use crate::lifecycle::ShutdownWatch;
 
 /// The chunks a member may fall behind its group before it ends.
 pub(crate) const QUEUE: usize = 64;
@@ -234,7 +234,11 @@ impl Member {
     }
 
     fn into_response(self, encoding: Encoding, owned: impl Any + Send) -> Response {
-        let body = self.body(owned).map(Ok::<_, std::convert::Infallible>);
+        let bytes = crate::metrics::sse_bytes(encoding.as_str());
+        let body = self
+            .body(owned)
+            .inspect(move |chunk| bytes.increment(chunk.len() as u64))
+            .map(Ok::<_, std::convert::Infallible>);
         let mut response = Response::new(Body::from_stream(body));
         let headers = response.headers_mut();
         set_stream_headers(headers);

@@ -289,7 +289,7 @@ impl LiveStream {
     /// The frames are those before compression: [`LiveStream::compress`] applies to the
     /// response only.
     pub fn into_frames(self) -> impl Stream<Item = Bytes> + Send + 'static {
-        Frames::new(self, None)
+        Frames::new(self, None, Encoding::Identity)
     }
 }
 
@@ -303,7 +303,11 @@ impl IntoResponse for LiveStream {
             Some((encoding, Compressor::start(encoding, &settings)?))
         });
         let encoding = compressor.as_ref().map(|(encoding, _)| *encoding);
-        let frames = Frames::new(self, compressor.map(|(_, compressor)| compressor));
+        let frames = Frames::new(
+            self,
+            compressor.map(|(_, compressor)| compressor),
+            encoding.unwrap_or(Encoding::Identity),
+        );
         let mut response = Response::new(Body::from_stream(frames.map(Ok::<_, Infallible>)));
         let headers = response.headers_mut();
         set_stream_headers(headers);

@@ -1,5 +1,8 @@
-//! Ending every live stream of the process when the server stops, spread over a short time
-//! so the next instance is not met by every tab in the same instant.
+//! The life of the process's live streams: ending every one of them when the server stops,
+//! spread over a short time so the next instance is not met by every tab in the same instant.
+//!
+//! Below every kind of stream (live views, hub clients, [`crate::stream()`] responses), which
+//! all watch it; its public items are re-exported by [`crate::live`].
 
 use std::future::Future;
 use std::pin::Pin;
@@ -36,7 +39,7 @@ fn token() -> &'static CancellationToken {
 ///
 /// A server that stops must not wait for live streams, which never end by themselves: axum's
 /// graceful shutdown waits for every open response. After `shutdown()` each live stream ends
-/// with its current event, and the Datastar client (asked by [`Action`](super::Action) to
+/// with its current event, and the Datastar client (asked by [`Action`](crate::live::Action) to
 /// reconnect always) reconnects after its jittered `retry` delay, to the next instance
 /// behind the load balancer. Live views opened later end right after their first event.
 ///
