@@ -68,7 +68,7 @@ pub use live::private as __private;
 /// `async fn toggle(..)` generates `toggle::post(id)`, the [`Action`](action::Action) that
 /// calls it (each path parameter typed from the handler's `Path` extractor and
 /// percent-encoded), `toggle::PATH`, and `toggle::route()`, the router that serves it. See
-/// [`action`].
+/// [`mod@action`].
 ///
 /// ```
 /// use axum::extract::{Path, State};

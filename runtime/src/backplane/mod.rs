@@ -60,8 +60,9 @@
 //!   and the backplane reconnects and heals, as for a lost connection.
 //! - **Forged, altered or foreign messages**: every message is signed (HMAC-SHA256 over the
 //!   channel name and the whole message) with the secret of [`BackplaneBuilder::secret`];
-//!   one without a valid signature is dropped, logged at `warn` and counted
-//!   ([`Backplane::forged`]), never delivered. Without a configured secret the public
+//!   one without a valid signature is dropped, counted ([`Backplane::forged`]) and logged at
+//!   `warn` (one line per 10 s with the count, so a flood does not flood the log), never
+//!   delivered; oversized, malformed and bad chunked payloads are logged the same way. Without a configured secret the public
 //!   [`DEVELOPMENT_SECRET`] is used and connecting logs a warning. Signatures do not stop a
 //!   peer that has the secret, nor the replay of a message recorded on the same channel.
 //!
@@ -93,6 +94,7 @@ mod outbox;
 mod postgres;
 #[cfg(feature = "redis")]
 mod redis;
+mod warnings;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -350,6 +352,8 @@ struct Inner {
     max_message: usize,
     keys: Keys,
     forged: AtomicUsize,
+    /// What peers sent that was refused, logged at most once per interval each.
+    warnings: Warnings,
     listeners: Mutex<Listeners>,
     next_listener: AtomicU64,
     next_message: AtomicU64,
@@ -367,6 +371,15 @@ impl Drop for Inner {
             crate::metrics::backplane().connected.decrement(1.0);
         }
     }
+}
+
+/// The warnings about what peers send, each at most one line per interval (with a count).
+#[derive(Default)]
+struct Warnings {
+    oversized: warnings::Warning,
+    forged: warnings::Warning,
+    garbage: warnings::Warning,
+    bad_chunks: warnings::Warning,
 }
 
 #[derive(Clone, Copy, Debug, Default)]
@@ -656,6 +669,7 @@ impl BackplaneBuilder {
             max_message: self.max_message,
             keys,
             forged: AtomicUsize::new(0),
+            warnings: Warnings::default(),
             listeners: Mutex::new(HashMap::new()),
             next_listener: AtomicU64::new(0),
             next_message: AtomicU64::new(0),
@@ -1016,7 +1030,9 @@ impl Inner {
         if payload.len() > self.max_message {
             self.refused.fetch_add(1, Ordering::Relaxed);
             metrics.in_dropped.increment(1);
-            tracing::warn!(broker = self.broker, channel = %self.channel, bytes = payload.len(), "livestar backplane: refused a payload larger than max_message");
+            if let Some(count) = self.warnings.oversized.due() {
+                tracing::warn!(broker = self.broker, channel = %self.channel, bytes = payload.len(), count, "livestar backplane: refused payloads larger than max_message");
+            }
             return;
         }
         let message = match message::decode(&self.keys, &self.channel, &payload) {
@@ -1024,12 +1040,16 @@ impl Inner {
             Err(message::Refused::Forged(why)) => {
                 self.forged.fetch_add(1, Ordering::Relaxed);
                 metrics.in_forged.increment(1);
-                tracing::warn!(broker = self.broker, channel = %self.channel, why, "livestar backplane: dropped a payload without a valid signature");
+                if let Some(count) = self.warnings.forged.due() {
+                    tracing::warn!(broker = self.broker, channel = %self.channel, why, count, "livestar backplane: dropped payloads without a valid signature");
+                }
                 return;
             }
             Err(message::Refused::Garbage(why)) => {
                 metrics.in_dropped.increment(1);
-                tracing::warn!(broker = self.broker, channel = %self.channel, why, "livestar backplane: ignored a signed payload that does not parse");
+                if let Some(count) = self.warnings.garbage.due() {
+                    tracing::warn!(broker = self.broker, channel = %self.channel, why, count, "livestar backplane: ignored signed payloads that do not parse");
+                }
                 return;
             }
         };
@@ -1182,7 +1202,13 @@ async fn receive_loop(
                         Ok(None) => {}
                         Err(message::Garbage(why)) => {
                             inner.refused.fetch_add(1, Ordering::Relaxed);
-                            tracing::warn!(why, "livestar backplane: ignored a bad chunk");
+                            if let Some(count) = inner.warnings.bad_chunks.due() {
+                                tracing::warn!(
+                                    why,
+                                    count,
+                                    "livestar backplane: ignored bad chunks"
+                                );
+                            }
                         }
                     }
                 }

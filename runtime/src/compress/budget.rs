@@ -18,7 +18,7 @@ static MEMORY: AtomicUsize = AtomicUsize::new(0);
 static LIMIT: AtomicUsize = AtomicUsize::new(DEFAULT_LIMIT);
 
 /// Caps the memory all compressors of the process hold together, by
-/// [`Compression::memory`] (`None`: no cap; 512 MiB unless set). A stream that would pass it is
+/// [`Compression::memory`](super::Compression::memory) (`None`: no cap; 512 MiB unless set). A stream that would pass it is
 /// sent uncompressed; streams already compressed keep their compressor.
 ///
 /// ```
@@ -62,7 +62,7 @@ pub fn open_compressors() -> usize {
     OPEN.load(Ordering::Relaxed)
 }
 
-/// The memory the compressors alive hold, by [`Compression::memory`], in bytes.
+/// The memory the compressors alive hold, by [`Compression::memory`](super::Compression::memory), in bytes.
 ///
 /// ```
 /// assert_eq!(livestar::compress::compressor_memory() % 1, 0);

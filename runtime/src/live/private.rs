@@ -53,7 +53,7 @@ where
 }
 
 /// Serves one connection of a live view whose state depends only on `key`: the connections
-/// of one key share one load and render per wake-up (see [`super::shared`]).
+/// of one key share one load and render per wake-up (see the `shared` module of `live`).
 #[allow(clippy::too_many_arguments)]
 pub async fn serve_shared<K, T, E, L, Fut, V>(
     views: &'static SharedViews,

@@ -40,7 +40,7 @@ impl Drop for OpenStream {
 static STREAM_LIMIT: AtomicUsize = AtomicUsize::new(0);
 
 /// Caps the live streams this process keeps open (`None`, the default: no cap). Past the cap
-/// a new live stream (a live view, a hub client, a [`stream`] response) is answered `503
+/// a new live stream (a live view, a hub client, a [`stream`](crate::stream()) response) is answered `503
 /// Service Unavailable` with a `Retry-After` of 1 to 5 seconds, random per response so that
 /// refused clients come back spread out; it never hangs. A live view is refused before its
 /// load function runs. Streams open at once may pass the cap by a few.
