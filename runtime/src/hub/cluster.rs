@@ -164,14 +164,27 @@ pub(super) async fn run(hub: Weak<HubInner>, interval: Duration) {
             return;
         };
         let mut rooms = cluster.take_dirty();
-        if Instant::now() >= next_refresh {
+        let refreshing = Instant::now() >= next_refresh;
+        if refreshing {
             next_refresh = Instant::now() + refresh;
-            rooms.extend(lock(&hub.members).rooms.keys().cloned());
-            rooms.sort_unstable();
-            rooms.dedup();
         }
-        for room in rooms {
-            let count = lock(&hub.members).rooms.get(&room).map_or(0, |c| c.len());
+        // Counted under one lock of the members, published after it.
+        let counts: Vec<(String, usize)> = {
+            let members = lock(&hub.members);
+            if refreshing {
+                rooms.extend(members.rooms.keys().cloned());
+                rooms.sort_unstable();
+                rooms.dedup();
+            }
+            rooms
+                .into_iter()
+                .map(|room| {
+                    let count = members.rooms.get(&room).map_or(0, |clients| clients.len());
+                    (room, count)
+                })
+                .collect()
+        };
+        for (room, count) in counts {
             remote.backplane.publish(
                 &remote.topic,
                 message::Kind::Presence,

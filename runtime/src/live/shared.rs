@@ -247,9 +247,8 @@ where
         drop(wakeups);
     }
     let compression = crate::compress::default();
-    let shares = compress
-        && compression.shares()
-        && connect.accept.negotiate(&compression) != Encoding::Identity;
+    let encoding = connect.accept.negotiate(&compression);
+    let shares = compress && compression.shares() && encoding != Encoding::Identity;
     if let (true, Published::Ready(id, _)) = (shares, &current) {
         // Connections that start alike send alike: one compressor for all of them.
         let page_has_it = connect
@@ -261,7 +260,7 @@ where
         let retry = jittered_in_steps(base_retry, RETRY_STEPS);
         let last_event_id = connect.last_event_id;
         return slot.groups.respond(
-            &connect.accept,
+            encoding,
             &compression,
             retry,
             Start::of(id, page_has_it),
@@ -280,8 +279,7 @@ where
     .retry(jittered(base_retry))
     .owning(OpenView::new(route));
     if compress {
-        live.compress_with(&connect.accept, &compression)
-            .into_response()
+        live.encoded(encoding, &compression).into_response()
     } else {
         live.into_response()
     }

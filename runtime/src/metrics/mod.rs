@@ -56,6 +56,8 @@ use std::task::{Context, Poll};
 use futures::Stream;
 use metrics::{Counter, Histogram};
 
+use crate::compress::Encoding;
+
 /// Live views streaming in this process (see [`crate::live::open_views`]).
 pub(crate) static OPEN_VIEWS: AtomicUsize = AtomicUsize::new(0);
 /// Invalidation subscriptions held by live views (see [`crate::live::open_subscriptions`]).
@@ -216,17 +218,25 @@ pub(crate) fn connection_id() -> u64 {
     NEXT.fetch_add(1, Ordering::Relaxed)
 }
 
-/// The counter of event-stream bytes sent with `encoding` (its `Content-Encoding` token).
-pub(crate) fn sse_bytes(encoding: &'static str) -> Counter {
-    const ENCODINGS: [&str; 4] = ["identity", "zstd", "br", "gzip"];
+/// The counter of event-stream bytes sent with `encoding`.
+pub(crate) fn sse_bytes(encoding: Encoding) -> Counter {
+    const ENCODINGS: [Encoding; 4] = [
+        Encoding::Identity,
+        Encoding::Zstd,
+        Encoding::Brotli,
+        Encoding::Gzip,
+    ];
     static COUNTERS: OnceLock<[Counter; 4]> = OnceLock::new();
     let counters = COUNTERS.get_or_init(|| {
-        ENCODINGS.map(|encoding| metrics::counter!(SSE_BYTES, "encoding" => encoding))
+        ENCODINGS.map(|encoding| metrics::counter!(SSE_BYTES, "encoding" => encoding.as_str()))
     });
-    match ENCODINGS.iter().position(|known| *known == encoding) {
-        Some(index) => counters[index].clone(),
-        None => metrics::counter!(SSE_BYTES, "encoding" => encoding),
-    }
+    let index = match encoding {
+        Encoding::Identity => 0,
+        Encoding::Zstd => 1,
+        Encoding::Brotli => 2,
+        Encoding::Gzip => 3,
+    };
+    counters[index].clone()
 }
 
 /// The `livestar_compressors` gauge.

@@ -101,7 +101,7 @@ impl Frames {
         let mut frames = Frames::detached(live, compressor);
         frames.shutdown = Some(ShutdownWatch::new());
         frames._open = Some(OpenStream::new());
-        frames.bytes = Some(crate::metrics::sse_bytes(encoding.as_str()));
+        frames.bytes = Some(crate::metrics::sse_bytes(encoding));
         frames
     }
 

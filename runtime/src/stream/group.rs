@@ -30,13 +30,12 @@ use axum::body::Body;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use futures::{Stream, StreamExt};
-use http::{HeaderValue, header};
 use tokio::sync::broadcast;
 
 use super::frames::Frames;
 use super::limit::OpenStream;
-use super::{LiveStream, set_stream_headers};
-use crate::compress::{self, AcceptEncoding, Compression, Compressor, Encoding, Settings};
+use super::{LiveStream, set_encoding_headers, set_stream_headers};
+use crate::compress::{self, Compression, Compressor, Encoding, Settings};
 use crate::lifecycle::ShutdownWatch;
 
 /// The chunks a member may fall behind its group before it ends.
@@ -111,20 +110,19 @@ impl Groups {
     /// `retry` here, not by `make`): every stream `make` would give for the same `start`
     /// must yield the same events.
     ///
-    /// Negotiates the encoding from `accept` with `compression`. When the stream goes out
-    /// compressed it joins a group of the same start or forms one; otherwise (identity, the
-    /// compressors' memory cap) it is a stream of its own. `owned` lives as long as this
-    /// connection's body.
+    /// `encoding` is the one negotiated with the client, at `compression`'s settings. When
+    /// the stream goes out compressed it joins a group of the same start or forms one;
+    /// otherwise (identity, the compressors' memory cap) it is a stream of its own. `owned`
+    /// lives as long as this connection's body.
     pub(crate) fn respond(
         &self,
-        accept: &AcceptEncoding,
+        encoding: Encoding,
         compression: &Compression,
         retry: Duration,
         start: Start,
         make: impl FnOnce() -> LiveStream,
         owned: impl Any + Send,
     ) -> Response {
-        let encoding = accept.negotiate(compression);
         let key = Key {
             encoding,
             settings: compression.settings(),
@@ -148,7 +146,7 @@ impl Groups {
                 return make()
                     .retry(retry)
                     .owning(owned)
-                    .compress_with(accept, compression)
+                    .encoded(encoding, compression)
                     .into_response();
             }
         };
@@ -234,7 +232,7 @@ impl Member {
     }
 
     fn into_response(self, encoding: Encoding, owned: impl Any + Send) -> Response {
-        let bytes = crate::metrics::sse_bytes(encoding.as_str());
+        let bytes = crate::metrics::sse_bytes(encoding);
         let body = self
             .body(owned)
             .inspect(move |chunk| bytes.increment(chunk.len() as u64))
@@ -242,11 +240,7 @@ impl Member {
         let mut response = Response::new(Body::from_stream(body));
         let headers = response.headers_mut();
         set_stream_headers(headers);
-        headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
-        headers.insert(
-            header::CONTENT_ENCODING,
-            HeaderValue::from_static(encoding.as_str()),
-        );
+        set_encoding_headers(headers, encoding);
         response
     }
 
@@ -321,11 +315,10 @@ mod tests {
     #[tokio::test]
     async fn members_of_one_start_share_a_compressor_until_it_sends_more() {
         let groups = Groups::default();
-        let accept = AcceptEncoding::parse("zstd");
         let compression = Compression::default();
         let respond = |events_from: usize| {
             groups.respond(
-                &accept,
+                Encoding::Zstd,
                 &compression,
                 Duration::from_secs(1),
                 Start::of(7, false),

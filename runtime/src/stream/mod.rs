@@ -200,8 +200,13 @@ impl LiveStream {
     ///     .compress_with(&AcceptEncoding::parse("zstd, br"), &zstd);
     /// assert_eq!(live.into_response().headers()["content-encoding"], "zstd");
     /// ```
-    pub fn compress_with(mut self, accept: &AcceptEncoding, compression: &Compression) -> Self {
-        self.negotiated = Some((accept.negotiate(compression), compression.settings()));
+    pub fn compress_with(self, accept: &AcceptEncoding, compression: &Compression) -> Self {
+        self.encoded(accept.negotiate(compression), compression)
+    }
+
+    /// Compresses the stream with `encoding`, negotiated already, at `compression`'s settings.
+    pub(crate) fn encoded(mut self, encoding: Encoding, compression: &Compression) -> Self {
+        self.negotiated = Some((encoding, compression.settings()));
         self
     }
 
@@ -312,15 +317,21 @@ impl IntoResponse for LiveStream {
         let headers = response.headers_mut();
         set_stream_headers(headers);
         if negotiated.is_some() {
-            headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
-        }
-        if let Some(encoding) = encoding {
-            headers.insert(
-                header::CONTENT_ENCODING,
-                HeaderValue::from_static(encoding.as_str()),
-            );
+            set_encoding_headers(headers, encoding.unwrap_or(Encoding::Identity));
         }
         response
+    }
+}
+
+/// The headers of a stream whose encoding was negotiated: `Vary: Accept-Encoding`, and the
+/// `Content-Encoding` it is `sent` with unless that is identity.
+pub(crate) fn set_encoding_headers(headers: &mut http::HeaderMap, sent: Encoding) {
+    headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    if sent != Encoding::Identity {
+        headers.insert(
+            header::CONTENT_ENCODING,
+            HeaderValue::from_static(sent.as_str()),
+        );
     }
 }
 
