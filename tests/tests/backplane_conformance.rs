@@ -3,7 +3,7 @@
 
 mod support_services;
 
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use livestar::event::Event;
 use livestar::hub::Hub;
 use livestar::invalidate::Notifier;
@@ -24,6 +24,7 @@ async fn a_notification_in_one_process_wakes_subscribers_in_another(broker: Brok
     let on_a: Notifier<u64> = Notifier::with_backplane(&rig.a, "todos");
     let on_b: Notifier<u64> = Notifier::with_backplane(&rig.b, "todos");
     let mut view = on_b.subscribe(&42);
+    rig.b.settled().await;
     on_a.notify(&42);
     within("the wake-up on b", view.next()).await;
 }
@@ -34,8 +35,11 @@ async fn a_notification_wakes_only_its_key(broker: Broker) {
     };
     let on_a: Notifier<u64> = Notifier::with_backplane(&rig.a, "todos");
     let on_b: Notifier<u64> = Notifier::with_backplane(&rig.b, "todos");
-    let other = on_b.subscribe(&1);
+    let mut other = on_b.subscribe(&1);
     let mut target = on_b.subscribe(&2);
+    rig.b.settled().await;
+    // Confirming a key's route wakes its subscriptions once (see `routed` in the docs).
+    let _ = (other.next().now_or_never(), target.next().now_or_never());
     on_a.notify(&2);
     within("the wake-up of key 2", target.next()).await;
     assert!(
@@ -52,8 +56,10 @@ async fn notifiers_with_different_names_do_not_share_keys(broker: Broker) {
     let users_a: Notifier<u64> = Notifier::with_backplane(&rig.a, "users");
     let todos_b: Notifier<u64> = Notifier::with_backplane(&rig.b, "todos");
     let users_b: Notifier<u64> = Notifier::with_backplane(&rig.b, "users");
-    let todo = todos_b.subscribe(&7);
+    let mut todo = todos_b.subscribe(&7);
     let mut user = users_b.subscribe(&7);
+    rig.b.settled().await;
+    let _ = (todo.next().now_or_never(), user.next().now_or_never());
     users_a.notify(&7);
     within("the users wake-up", user.next()).await;
     assert!(!todo.is_pending());
@@ -68,6 +74,7 @@ async fn a_dropped_subscription_is_forgotten_everywhere(broker: Broker) {
     let on_b: Notifier<u64> = Notifier::with_backplane(&rig.b, "todos");
     drop(on_b.subscribe(&1));
     let mut marker = on_b.subscribe(&2);
+    rig.b.settled().await;
     on_a.notify(&1);
     on_a.notify(&2);
     // Messages on one channel arrive in order: once 2 is in, 1 has been handled.
@@ -84,6 +91,7 @@ async fn a_thousand_subscribers_in_another_process_all_wake(broker: Broker) {
     let on_b: Notifier<String> = Notifier::with_backplane(&rig.b, "rooms");
     let key = "lobby".to_owned();
     let views: Vec<_> = (0..1000).map(|_| on_b.subscribe(&key)).collect();
+    rig.b.settled().await;
     on_a.notify(&key);
     let woken = within(
         "1000 wake-ups",
@@ -100,6 +108,7 @@ async fn notify_all_wakes_every_key_in_every_process(broker: Broker) {
     let on_a: Notifier<u64> = Notifier::with_backplane(&rig.a, "todos");
     let on_b: Notifier<u64> = Notifier::with_backplane(&rig.b, "todos");
     let (mut one, mut two) = (on_b.subscribe(&1), on_b.subscribe(&2));
+    rig.b.settled().await;
     on_a.notify_all();
     within("key 1", one.next()).await;
     within("key 2", two.next()).await;
@@ -113,6 +122,7 @@ async fn a_room_send_reaches_clients_of_that_room_in_another_process(broker: Bro
     let hub_b = Hub::with_backplane(&rig.b);
     let mut other_room = hub_b.join_room("r2").into_frames();
     let mut client = hub_b.join_room("r1").into_frames();
+    rig.b.settled().await;
     assert_eq!(hub_a.room("r1").send(Event::comment("to r1")), Ok(0));
     assert_eq!(hub_a.room("r2").send(Event::comment("to r2")), Ok(0));
     assert_eq!(next_frame(&mut client).await, ": to r1\n\n");
@@ -131,6 +141,7 @@ async fn a_session_send_reaches_every_tab_in_every_process(broker: Broker) {
         Event::comment("badge"),
         Event::patch_signals(serde_json::json!({ "unreadCount": 3 })).into(),
     ];
+    rig.b.settled().await;
     assert_eq!(hub_a.session("user-7").send(batch), Ok(1));
     let expected =
         ": badge\n\nevent: datastar-patch-signals\ndata: signals {\"unreadCount\":3}\n\n";
@@ -157,6 +168,7 @@ async fn garbage_on_the_channel_is_ignored(broker: Broker) {
     ] {
         rig.publish_raw(junk).await;
     }
+    rig.b.settled().await;
     on_a.notify(&1);
     within("a wake-up after the garbage", view.next()).await;
     let hub_a = Hub::with_backplane(&rig.a);
@@ -173,6 +185,7 @@ async fn a_send_larger_than_a_broker_payload_arrives_whole(broker: Broker) {
     let mut client = hub_b.join_room("r").into_frames();
     // Over Postgres' 8000-byte NOTIFY limit, with multi-byte characters across chunk edges.
     let text = "é".repeat(15_000);
+    rig.b.settled().await;
     hub_a.room("r").send(Event::comment(&text)).expect("sent");
     assert_eq!(next_frame(&mut client).await, format!(": {text}\n\n"));
 }
@@ -184,6 +197,7 @@ async fn a_send_larger_than_the_backplane_limit_is_refused_and_delivered_nowhere
     let hub_a = Hub::with_backplane(&rig.a);
     let mut local = hub_a.join_room("r").into_frames();
     let too_large = "x".repeat(rig.a.max_message() + 1);
+    rig.b.settled().await;
     let refused = hub_a.room("r").send(Event::comment(&too_large));
     assert!(
         matches!(refused, Err(livestar::hub::SendError::TooLarge { .. })),
@@ -214,6 +228,7 @@ async fn after_an_outage_every_view_is_invalidated_and_rooms_reload(rig: Option<
     // Delivery between processes works again (a may still be reconnecting: retry, bounded).
     let mut delivered = false;
     for _ in 0..50 {
+        rig.b.settled().await;
         on_a.notify(&1);
         if tokio::time::timeout(std::time::Duration::from_millis(200), view.next())
             .await
@@ -235,6 +250,7 @@ async fn local_delivery_keeps_working_while_the_broker_is_down(rig: Option<Rig>)
 
     rig.take_down().await;
 
+    rig.b.settled().await;
     assert_eq!(on_a.notify(&1), 1);
     within("the local wake-up", view.next()).await;
     assert_eq!(hub_a.room("r").send(Event::comment("local")), Ok(1));

@@ -37,6 +37,7 @@ async fn ending_a_session_closes_its_tabs_in_every_process(broker: Broker) {
         .into_frames();
     let mut there_too = hub_b.client().session("user-7").connect().into_frames();
     let mut someone_else = hub_b.client().session("user-8").connect().into_frames();
+    rig.b.settled().await;
 
     assert_eq!(hub_a.session("user-7").end(), 1, "tabs closed locally");
     assert_eq!(within("the local tab to end", here.next()).await, None);
@@ -64,6 +65,7 @@ async fn a_forged_session_end_closes_nothing(broker: Broker) {
     let hub_a = Hub::with_backplane(&rig.a);
     let hub_b = Hub::with_backplane(&rig.b);
     let mut tab = hub_b.client().session("user-7").connect().into_frames();
+    rig.b.settled().await;
 
     // A genuine end of another session, captured and retargeted: the signature no longer
     // matches.

@@ -35,6 +35,8 @@ async fn presence_counts_every_process(broker: Broker) {
     let expiry = Duration::from_millis(900);
     let (a, b) = (hub_on(&rig.a, expiry), hub_on(&rig.b, expiry));
     let mut changes_at_a = a.room("lobby").presence_changes();
+    // b keeps hearing the room's counts after its own clients left.
+    let _watching_at_b = b.room("lobby").presence_changes();
     let here: Vec<_> = (0..2).map(|_| a.join_room("lobby")).collect();
     let there: Vec<_> = (0..3).map(|_| b.join_room("lobby")).collect();
     presence_reaches(&a, "lobby", 5).await;
@@ -61,6 +63,8 @@ async fn a_silent_process_stops_counting(broker: Broker) {
     let expiry = Duration::from_secs(3);
     let a = hub_on(&rig.a, expiry);
     let b = hub_on(&rig.b, expiry);
+    // a has no client in the room: a subscription to its changes makes it hear the counts.
+    let _watching = a.room("lobby").presence_changes();
     let there: Vec<_> = (0..3).map(|_| b.join_room("lobby")).collect();
     presence_reaches(&a, "lobby", 3).await;
     // The process goes away without a word: its clients and hub vanish together, before it

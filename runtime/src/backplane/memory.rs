@@ -1,24 +1,59 @@
 //! An in-memory broker: several backplanes in one process behave like several processes.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use futures::StreamExt;
 use futures::future::BoxFuture;
-use tokio::sync::broadcast;
+use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use super::{BackplaneError, Inbox, Incoming, Transport, lock};
+use super::{BackplaneError, Inbox, Incoming, RoutedInbox, Routes, Transport, lock};
+
+/// The messages a connection's queue holds before it misses the oldest.
+const QUEUE: usize = 4096;
+
+/// The messages waiting for one connection.
+#[derive(Default)]
+struct Queue {
+    payloads: Mutex<VecDeque<Bytes>>,
+    ready: Notify,
+}
+
+impl Queue {
+    fn push(&self, payload: Bytes) {
+        let mut payloads = lock(&self.payloads);
+        payloads.push_back(payload);
+        if payloads.len() > QUEUE {
+            payloads.pop_front();
+            tracing::warn!("memory broker: a subscriber lagged and missed a message");
+        }
+        drop(payloads);
+        self.ready.notify_one();
+    }
+
+    async fn pop(&self) -> Bytes {
+        loop {
+            let ready = self.ready.notified();
+            if let Some(payload) = lock(&self.payloads).pop_front() {
+                return payload;
+            }
+            ready.await;
+        }
+    }
+}
 
 /// A broker inside this process, for tests and examples: every [`Backplane`](super::Backplane)
 /// connected to clones of one `MemoryBroker` acts as a separate process.
 ///
 /// [`MemoryBroker::interrupt`] drops every subscription, like a broker restart, and
 /// [`MemoryBroker::set_down`] makes it unreachable, so outage handling can be tested without a
-/// server. A subscriber that falls more than 4096 messages behind misses the oldest (a slow
-/// consumer on a real broker would be disconnected).
+/// server. A connection that falls more than 4096 messages behind misses the oldest (a slow
+/// consumer on a real broker would be disconnected). It routes like Redis and NATS do (see
+/// [`Transport::subscribe_routed`]): a connection receives the channels it subscribed to,
+/// in the order they were published.
 ///
 /// ```
 /// use livestar::backplane::{Backplane, MemoryBroker};
@@ -38,9 +73,57 @@ pub struct MemoryBroker {
 
 #[derive(Default)]
 struct Shared {
-    channels: Mutex<HashMap<String, broadcast::Sender<Bytes>>>,
+    registry: Mutex<Registry>,
     connections: Mutex<CancellationToken>,
     down: AtomicBool,
+}
+
+/// Who receives what: each connection has one queue, fed by every channel it subscribed to,
+/// so that it receives the messages of all its channels in the order they were published
+/// (as a real broker's connection does).
+#[derive(Default)]
+struct Registry {
+    channels: HashMap<String, HashMap<u64, Arc<Queue>>>,
+    connections: HashMap<u64, (Arc<Queue>, HashSet<String>)>,
+    next_connection: u64,
+}
+
+impl Registry {
+    fn join(&mut self, connection: u64, channel: &str) {
+        if let Some((queue, channels)) = self.connections.get_mut(&connection)
+            && channels.insert(channel.to_owned())
+        {
+            self.channels
+                .entry(channel.to_owned())
+                .or_default()
+                .insert(connection, queue.clone());
+        }
+    }
+
+    fn leave(&mut self, connection: u64, channel: &str) {
+        if let Some((_, channels)) = self.connections.get_mut(&connection) {
+            channels.remove(channel);
+        }
+        if let Some(subscribers) = self.channels.get_mut(channel) {
+            subscribers.remove(&connection);
+            if subscribers.is_empty() {
+                self.channels.remove(channel);
+            }
+        }
+    }
+
+    fn close(&mut self, connection: u64) {
+        if let Some((_, channels)) = self.connections.remove(&connection) {
+            for channel in channels {
+                if let Some(subscribers) = self.channels.get_mut(&channel) {
+                    subscribers.remove(&connection);
+                    if subscribers.is_empty() {
+                        self.channels.remove(&channel);
+                    }
+                }
+            }
+        }
+    }
 }
 
 impl std::fmt::Debug for MemoryBroker {
@@ -109,19 +192,65 @@ impl MemoryBroker {
         }
     }
 
-    fn sender(&self, channel: &str) -> broadcast::Sender<Bytes> {
-        lock(&self.shared.channels)
-            .entry(channel.to_owned())
-            .or_insert_with(|| broadcast::channel(4096).0)
-            .clone()
-    }
-
     fn check_up(&self) -> Result<(), BackplaneError> {
         if self.shared.down.load(Ordering::SeqCst) {
             Err(BackplaneError::new("memory", "the broker is down"))
         } else {
             Ok(())
         }
+    }
+}
+
+/// Closes a connection's subscriptions when its inbox is dropped.
+struct Connection {
+    shared: Arc<Shared>,
+    id: u64,
+}
+
+impl Drop for Connection {
+    fn drop(&mut self) {
+        lock(&self.shared.registry).close(self.id);
+    }
+}
+
+/// The routes of one memory broker connection.
+struct MemoryRoutes {
+    broker: MemoryBroker,
+    id: u64,
+    closed: CancellationToken,
+}
+
+impl MemoryRoutes {
+    fn check_open(&self) -> Result<(), BackplaneError> {
+        self.broker.check_up()?;
+        if self.closed.is_cancelled() {
+            return Err(BackplaneError::new("memory", "the connection was closed"));
+        }
+        Ok(())
+    }
+}
+
+impl Routes for MemoryRoutes {
+    fn add<'a>(&'a self, routes: &'a [String]) -> BoxFuture<'a, Result<(), BackplaneError>> {
+        Box::pin(async move {
+            self.check_open()?;
+            let mut registry = lock(&self.broker.shared.registry);
+            for route in routes {
+                registry.join(self.id, route);
+            }
+            Ok(())
+        })
+    }
+
+    fn remove<'a>(&'a self, routes: &'a [String]) -> BoxFuture<'a, Result<(), BackplaneError>> {
+        Box::pin(async move {
+            self.check_open()?;
+            let mut registry = lock(&self.broker.shared.registry);
+            for route in routes {
+                registry.leave(self.id, route);
+            }
+            Ok(())
+        })
     }
 }
 
@@ -135,22 +264,45 @@ impl Transport for MemoryBroker {
     }
 
     fn subscribe<'a>(&'a self, channel: &'a str) -> BoxFuture<'a, Result<Inbox, BackplaneError>> {
+        Box::pin(async move { Ok(self.subscribe_routed(channel).await?.0) })
+    }
+
+    fn subscribe_routed<'a>(
+        &'a self,
+        channel: &'a str,
+    ) -> BoxFuture<'a, Result<RoutedInbox, BackplaneError>> {
         Box::pin(async move {
             self.check_up()?;
-            let rx = self.sender(channel).subscribe();
+            let queue = Arc::new(Queue::default());
+            let id = {
+                let mut registry = lock(&self.shared.registry);
+                let id = registry.next_connection;
+                registry.next_connection += 1;
+                registry
+                    .connections
+                    .insert(id, (queue.clone(), HashSet::new()));
+                registry.join(id, channel);
+                id
+            };
+            let connection = Connection {
+                shared: self.shared.clone(),
+                id,
+            };
             let closed = lock(&self.shared.connections).clone();
-            let messages = futures::stream::unfold(rx, |mut rx| async move {
-                loop {
-                    match rx.recv().await {
-                        Ok(payload) => return Some((Incoming::Message(payload), rx)),
-                        Err(broadcast::error::RecvError::Lagged(missed)) => {
-                            tracing::warn!(missed, "memory broker: a subscriber lagged");
-                        }
-                        Err(broadcast::error::RecvError::Closed) => return None,
-                    }
-                }
-            });
-            Ok(messages.take_until(closed.cancelled_owned()).boxed())
+            let messages =
+                futures::stream::unfold((queue, connection), |(queue, connection)| async move {
+                    let payload = queue.pop().await;
+                    Some((Incoming::Message(payload), (queue, connection)))
+                });
+            let inbox = messages
+                .take_until(closed.clone().cancelled_owned())
+                .boxed();
+            let routes = MemoryRoutes {
+                broker: self.clone(),
+                id,
+                closed,
+            };
+            Ok((inbox, Some(Box::new(routes) as Box<dyn Routes>)))
         })
     }
 
@@ -161,10 +313,15 @@ impl Transport for MemoryBroker {
     ) -> BoxFuture<'a, Result<(), BackplaneError>> {
         Box::pin(async move {
             self.check_up()?;
-            let sender = self.sender(channel);
+            let registry = lock(&self.shared.registry);
+            // No subscriber is not an error: nobody was listening.
+            let Some(subscribers) = registry.channels.get(channel) else {
+                return Ok(());
+            };
             for payload in payloads {
-                // No subscriber is not an error: nobody was listening.
-                let _ = sender.send(payload.clone());
+                for queue in subscribers.values() {
+                    queue.push(payload.clone());
+                }
             }
             Ok(())
         })

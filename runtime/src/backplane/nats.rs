@@ -1,14 +1,15 @@
 //! The NATS backplane: core NATS publish/subscribe through `async-nats`.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use futures::StreamExt;
 use futures::future::BoxFuture;
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, mpsc};
 
-use super::{Backplane, BackplaneError, Inbox, Incoming, Transport};
+use super::{Backplane, BackplaneError, Inbox, Incoming, RoutedInbox, Routes, Transport};
 
 /// Core NATS as a [`Transport`]: one client, subscribed to the backplane's channel as a subject.
 ///
@@ -187,6 +188,13 @@ impl Transport for Nats {
     }
 
     fn subscribe<'a>(&'a self, channel: &'a str) -> BoxFuture<'a, Result<Inbox, BackplaneError>> {
+        Box::pin(async move { Ok(self.subscribe_routed(channel).await?.0) })
+    }
+
+    fn subscribe_routed<'a>(
+        &'a self,
+        channel: &'a str,
+    ) -> BoxFuture<'a, Result<RoutedInbox, BackplaneError>> {
         Box::pin(async move {
             let subscriber = self
                 .client
@@ -194,7 +202,15 @@ impl Transport for Nats {
                 .await
                 .map_err(error)?;
             round_trip(&self.client).await?;
-            let messages = subscriber.map(|message| Incoming::Message(message.payload));
+            let (routed, routed_rx) = mpsc::channel::<Bytes>(ROUTED_QUEUE);
+            let routed_messages = futures::stream::unfold(routed_rx, |mut rx| async move {
+                let payload = rx.recv().await?;
+                Some((Incoming::Message(payload), rx))
+            });
+            let messages = futures::stream::select(
+                subscriber.map(|message| Incoming::Message(message.payload)),
+                routed_messages,
+            );
             let client = self.client.clone();
             let heals = futures::stream::unfold(
                 (self.reconnected.subscribe(), client),
@@ -212,7 +228,15 @@ impl Transport for Nats {
                     }
                 },
             );
-            Ok(futures::stream::select(messages, heals).boxed())
+            let routes = NatsRoutes {
+                client: self.client.clone(),
+                routed,
+                subscriptions: std::sync::Mutex::new(HashMap::new()),
+            };
+            Ok((
+                futures::stream::select(messages, heals).boxed(),
+                Some(Box::new(routes) as Box<dyn Routes>),
+            ))
         })
     }
 
@@ -227,6 +251,63 @@ impl Transport for Nats {
                     .publish(channel.to_owned(), payload.clone())
                     .await
                     .map_err(error)?;
+            }
+            Ok(())
+        })
+    }
+}
+
+/// Route messages waiting for the receive loop, over all routes of a connection; a full queue
+/// holds the route subscriptions back (their own buffers fill, then the server drops messages
+/// to a slow consumer, as it would for one subscription).
+const ROUTED_QUEUE: usize = 4096;
+
+/// The routes of one NATS connection: one subscription per route subject, each forwarding into
+/// the connection's inbox; unsubscribed when its forwarding task ends.
+struct NatsRoutes {
+    client: async_nats::Client,
+    routed: mpsc::Sender<Bytes>,
+    subscriptions: std::sync::Mutex<HashMap<String, AbortOnDrop>>,
+}
+
+/// Ends a route's forwarding task (and so its subscription) when dropped.
+struct AbortOnDrop(tokio::task::AbortHandle);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+impl Routes for NatsRoutes {
+    fn add<'a>(&'a self, routes: &'a [String]) -> BoxFuture<'a, Result<(), BackplaneError>> {
+        Box::pin(async move {
+            for route in routes {
+                if super::lock(&self.subscriptions).contains_key(route) {
+                    continue;
+                }
+                let mut subscriber = self.client.subscribe(route.clone()).await.map_err(error)?;
+                let routed = self.routed.clone();
+                let task = tokio::spawn(async move {
+                    while let Some(message) = subscriber.next().await {
+                        if routed.send(message.payload).await.is_err() {
+                            return; // The inbox is gone.
+                        }
+                    }
+                });
+                super::lock(&self.subscriptions)
+                    .insert(route.clone(), AbortOnDrop(task.abort_handle()));
+            }
+            // The server has handled the SUBs once a message sent after them comes back.
+            round_trip(&self.client).await
+        })
+    }
+
+    fn remove<'a>(&'a self, routes: &'a [String]) -> BoxFuture<'a, Result<(), BackplaneError>> {
+        Box::pin(async move {
+            let mut subscriptions = super::lock(&self.subscriptions);
+            for route in routes {
+                subscriptions.remove(route);
             }
             Ok(())
         })

@@ -16,8 +16,13 @@ use tokio::sync::Notify;
 
 use super::lock;
 
-/// The payloads of one message (its chunks, or the message alone).
-pub(crate) type Payloads = Vec<Bytes>;
+/// The payloads of one message (its chunks, or the message alone), and the route it travels
+/// on (`None`: the channel itself).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Payloads {
+    pub(crate) route: Option<String>,
+    pub(crate) parts: Vec<Bytes>,
+}
 
 /// What the publish loop sends next.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -55,7 +60,7 @@ struct State {
 
 fn size(entry: &Entry) -> usize {
     match entry {
-        Entry::Message(payloads) => payloads.iter().map(Bytes::len).sum(),
+        Entry::Message(payloads) => payloads.parts.iter().map(Bytes::len).sum(),
         Entry::Heal => 0,
     }
 }
@@ -165,24 +170,24 @@ impl Outbox {
 mod tests {
     use super::*;
 
-    fn message(text: &'static str) -> Payloads {
-        vec![Bytes::from_static(text.as_bytes())]
+    fn message(text: &str) -> Payloads {
+        Payloads {
+            route: None,
+            parts: vec![Bytes::copy_from_slice(text.as_bytes())],
+        }
     }
 
     #[tokio::test]
     async fn the_outbox_is_bounded_by_bytes_not_by_count() {
         let outbox = Outbox::new(10_000);
-        assert_eq!(
-            outbox.push(vec![Bytes::from(vec![b'a'; 6_000])]),
-            Pushed::Queued
-        );
+        assert_eq!(outbox.push(message(&"a".repeat(6_000))), Pushed::Queued);
         for _ in 0..4000 {
             assert_eq!(outbox.push(message("x")), Pushed::Queued);
         }
         assert_eq!(outbox.bytes(), 10_000);
         assert_eq!(
             outbox.next().await,
-            Entry::Message(vec![Bytes::from(vec![b'a'; 6_000])])
+            Entry::Message(message(&"a".repeat(6_000)))
         );
         outbox.published();
         assert_eq!(outbox.bytes(), 4_000);

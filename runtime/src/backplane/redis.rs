@@ -8,7 +8,7 @@ use futures::StreamExt;
 use futures::future::BoxFuture;
 use redis::aio::MultiplexedConnection;
 
-use super::{Backplane, BackplaneError, Inbox, Incoming, Transport, lock};
+use super::{Backplane, BackplaneError, Inbox, Incoming, RoutedInbox, Routes, Transport, lock};
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -174,6 +174,13 @@ impl Transport for Redis {
     }
 
     fn subscribe<'a>(&'a self, channel: &'a str) -> BoxFuture<'a, Result<Inbox, BackplaneError>> {
+        Box::pin(async move { Ok(self.subscribe_routed(channel).await?.0) })
+    }
+
+    fn subscribe_routed<'a>(
+        &'a self,
+        channel: &'a str,
+    ) -> BoxFuture<'a, Result<RoutedInbox, BackplaneError>> {
         Box::pin(async move {
             let mut pubsub = tokio::time::timeout(CONNECT_TIMEOUT, self.client.get_async_pubsub())
                 .await
@@ -181,14 +188,18 @@ impl Transport for Redis {
                 .map_err(error)?;
             pubsub.subscribe(channel).await.map_err(error)?;
             let (sink, messages) = pubsub.split();
-            // The sink is kept with the stream: dropping it could close the connection.
+            // A sink is kept with the stream: dropping every one could close the connection.
+            let keep = sink.clone();
             let inbox = messages
                 .map(move |message| {
-                    let _keep = &sink;
+                    let _keep = &keep;
                     Incoming::Message(Bytes::copy_from_slice(message.get_payload_bytes()))
                 })
                 .boxed();
-            Ok(inbox)
+            Ok((
+                inbox,
+                Some(Box::new(RedisRoutes { sink }) as Box<dyn Routes>),
+            ))
         })
     }
 
@@ -203,6 +214,34 @@ impl Transport for Redis {
                 // Once more on a fresh connection: the cached one may have died with the server.
                 Err(_) => self.publish_all(channel, payloads).await,
             }
+        })
+    }
+}
+
+/// The routes of one Redis pub/sub connection: `SUBSCRIBE`/`UNSUBSCRIBE` of more channels on
+/// it, each answered by the server before the call returns.
+struct RedisRoutes {
+    sink: redis::aio::PubSubSink,
+}
+
+impl Routes for RedisRoutes {
+    fn add<'a>(&'a self, routes: &'a [String]) -> BoxFuture<'a, Result<(), BackplaneError>> {
+        Box::pin(async move {
+            let mut sink = self.sink.clone();
+            tokio::time::timeout(CONNECT_TIMEOUT, sink.subscribe(routes))
+                .await
+                .map_err(|_| error("SUBSCRIBE timed out"))?
+                .map_err(error)
+        })
+    }
+
+    fn remove<'a>(&'a self, routes: &'a [String]) -> BoxFuture<'a, Result<(), BackplaneError>> {
+        Box::pin(async move {
+            let mut sink = self.sink.clone();
+            tokio::time::timeout(CONNECT_TIMEOUT, sink.unsubscribe(routes))
+                .await
+                .map_err(|_| error("UNSUBSCRIBE timed out"))?
+                .map_err(error)
         })
     }
 }

@@ -196,8 +196,10 @@ impl HubBuilder {
     /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
     /// let broker = MemoryBroker::new();
     /// let here = Hub::builder().backplane(&Backplane::connect(broker.clone()).await?, "chat").build();
-    /// let there = Hub::builder().backplane(&Backplane::connect(broker).await?, "chat").build();
+    /// let elsewhere = Backplane::connect(broker).await?;
+    /// let there = Hub::builder().backplane(&elsewhere, "chat").build();
     /// let mut tab = there.join_room("lobby").into_frames();
+    /// elsewhere.settled().await; // the broker routes the room to `there` from now on
     /// // No local client, yet the other process delivers it.
     /// assert_eq!(here.room("lobby").send(Event::comment("hi")), Ok(0));
     /// assert_eq!(tab.next().await.unwrap(), ": hi\n\n");

@@ -19,7 +19,7 @@ use bytes::Bytes;
 use tokio::time::Instant;
 
 use super::{HubInner, lock};
-use crate::backplane::message;
+use crate::backplane::{Scope, message};
 
 /// The most counts of other processes kept, over all rooms: a peer that invents process ids
 /// cannot grow this past it.
@@ -40,6 +40,11 @@ pub(super) struct ClusterPresence {
 struct State {
     /// Rooms whose local count changed since it was last published.
     dirty: HashSet<String>,
+    /// Rooms whose count this hub publishes asking the others for theirs (it just started to
+    /// receive the room's messages).
+    asking: HashSet<String>,
+    /// Rooms another process asked about: answered when there are clients here.
+    asked: HashSet<String>,
     /// The counts of other processes: room -> process -> (count, when it was heard).
     remote: HashMap<String, HashMap<String, (usize, Instant)>>,
     /// The number of entries in `remote`.
@@ -63,6 +68,14 @@ impl ClusterPresence {
         }
     }
 
+    /// This hub just started to receive `room`'s counts (its route was confirmed): its next
+    /// count asks every other process with clients there for theirs.
+    pub(super) fn ask(&self, room: &str) {
+        let mut state = lock(&self.state);
+        state.dirty.insert(room.to_owned());
+        state.asking.insert(room.to_owned());
+    }
+
     /// The clients of `room` in other processes, as last heard and not expired.
     pub(super) fn remote(&self, room: &str) -> usize {
         let now = Instant::now();
@@ -75,9 +88,14 @@ impl ClusterPresence {
         })
     }
 
-    /// The body of a message saying `room` has `count` clients here.
-    pub(super) fn message(&self, room: &str, count: usize) -> Bytes {
-        message::encode_addressed(room, format!("{} {count}", self.instance).as_bytes())
+    /// The body of a message saying `room` has `count` clients here (and, with `ask`, asking
+    /// for the others' counts).
+    pub(super) fn message(&self, room: &str, count: usize, ask: bool) -> Bytes {
+        let question = if ask { " ?" } else { "" };
+        message::encode_addressed(
+            room,
+            format!("{} {count}{question}", self.instance).as_bytes(),
+        )
     }
 
     /// A count heard from another process; the room whose presence changed, if it did.
@@ -85,6 +103,10 @@ impl ClusterPresence {
         let (room, rest) = message::decode_addressed(body).map_err(|garbage| garbage.0)?;
         let rest = std::str::from_utf8(&rest).map_err(|_| "a count that is not text")?;
         let (instance, count) = rest.split_once(' ').ok_or("a count without a process")?;
+        let (count, asks) = match count.strip_suffix(" ?") {
+            Some(count) => (count, true),
+            None => (count, false),
+        };
         let count: usize = count.parse().map_err(|_| "a count that is not a number")?;
         if instance.is_empty() || instance.len() > 64 || count > MAX_COUNT {
             return Err("a count out of bounds");
@@ -95,6 +117,9 @@ impl ClusterPresence {
         let now = Instant::now();
         let mut state = lock(&self.state);
         let state = &mut *state;
+        if asks && state.asked.len() < MAX_REMOTE {
+            state.asked.insert(room.clone());
+        }
         let full = state.entries >= MAX_REMOTE;
         let counts = state.remote.entry(room.clone()).or_default();
         let before = counts.get(instance).map(|(count, _)| *count);
@@ -120,9 +145,21 @@ impl ClusterPresence {
         Ok((before.unwrap_or(0) != count).then_some(room))
     }
 
-    /// The rooms changed since the last call, to publish.
-    pub(super) fn take_dirty(&self) -> Vec<String> {
-        lock(&self.state).dirty.drain().collect()
+    /// What to publish since the last call: the rooms whose count changed (each with whether
+    /// it asks for the others' counts), and the rooms others asked about.
+    pub(super) fn take_dirty(&self) -> (Vec<(String, bool)>, Vec<String>) {
+        let mut state = lock(&self.state);
+        let state = &mut *state;
+        let asking = std::mem::take(&mut state.asking);
+        let dirty = state
+            .dirty
+            .drain()
+            .map(|room| {
+                let ask = asking.contains(&room);
+                (room, ask)
+            })
+            .collect();
+        (dirty, state.asked.drain().collect())
     }
 
     /// Forgets the counts of processes not heard for the expiry; the rooms whose presence
@@ -163,32 +200,41 @@ pub(super) async fn run(hub: Weak<HubInner>, interval: Duration) {
         let (Some(cluster), Some(remote)) = (&hub.cluster, &hub.remote) else {
             return;
         };
-        let mut rooms = cluster.take_dirty();
+        let (dirty, asked) = cluster.take_dirty();
         let refreshing = Instant::now() >= next_refresh;
         if refreshing {
             next_refresh = Instant::now() + refresh;
         }
         // Counted under one lock of the members, published after it.
-        let counts: Vec<(String, usize)> = {
+        let counts: Vec<(String, usize, bool)> = {
             let members = lock(&hub.members);
+            let count = |room: &str| members.rooms.get(room).map_or(0, |clients| clients.len());
+            let mut rooms: HashMap<String, bool> = dirty.into_iter().collect();
+            // Answered only where there are clients here: nothing to say otherwise.
+            for room in asked {
+                if count(&room) > 0 {
+                    rooms.entry(room).or_insert(false);
+                }
+            }
             if refreshing {
-                rooms.extend(members.rooms.keys().cloned());
-                rooms.sort_unstable();
-                rooms.dedup();
+                for room in members.rooms.keys() {
+                    rooms.entry(room.clone()).or_insert(false);
+                }
             }
             rooms
                 .into_iter()
-                .map(|room| {
-                    let count = members.rooms.get(&room).map_or(0, |clients| clients.len());
-                    (room, count)
+                .map(|(room, ask)| {
+                    let count = count(&room);
+                    (room, count, ask)
                 })
                 .collect()
         };
-        for (room, count) in counts {
+        for (room, count, ask) in counts {
             remote.backplane.publish(
                 &remote.topic,
+                Scope::Room(&room),
                 message::Kind::Presence,
-                cluster.message(&room, count),
+                cluster.message(&room, count, ask),
             );
         }
         for room in cluster.expire() {
@@ -228,7 +274,7 @@ mod tests {
         );
         assert_eq!(cluster.remote("lobby"), 2);
         // Its own messages (the backplane drops them first) change nothing.
-        let own = cluster.message("lobby", 9);
+        let own = cluster.message("lobby", 9, false);
         assert_eq!(cluster.heard(&own), Ok(None));
         assert_eq!(cluster.remote("lobby"), 2);
     }

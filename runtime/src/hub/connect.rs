@@ -76,19 +76,12 @@ impl ClientBuilder<'_> {
         let client = Client::new(id, self.rooms, self.session, inner.limits);
         {
             let mut members = lock(&inner.members);
+            let remote = inner.remote.as_ref();
             for room in &client.rooms {
-                members
-                    .rooms
-                    .entry(room.clone())
-                    .or_default()
-                    .insert(id, client.clone());
+                members.add(Target::Room, room, &client, remote);
             }
             if let Some(session) = &client.session {
-                members
-                    .sessions
-                    .entry(session.clone())
-                    .or_default()
-                    .insert(id, client.clone());
+                members.add(Target::Session, session, &client, remote);
             }
         }
         for room in &client.rooms {

@@ -99,7 +99,7 @@ use remote::HubListener;
 pub use room::{Room, Session};
 use slow::SlowLog;
 
-use crate::backplane::{Backplane, Kind, Listener, Registration, message};
+use crate::backplane::{Backplane, Interest, Kind, Listener, Registration, Scope, message};
 use crate::event::Event;
 use crate::invalidate::Notifier;
 use crate::stream::LiveStream;
@@ -196,9 +196,12 @@ struct Remote {
 struct Members {
     rooms: HashMap<String, BTreeMap<u64, Arc<Client>>>,
     sessions: HashMap<String, BTreeMap<u64, Arc<Client>>>,
+    /// What keeps this process subscribed to each room's and session's messages on a
+    /// backplane that routes by interest: held while the room or session has clients here.
+    interests: HashMap<(Target, String), Interest>,
 }
 
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
 enum Target {
     Room,
     Session,
@@ -221,21 +224,39 @@ impl Members {
         }
     }
 
-    fn remove(&mut self, client: &Client) {
-        for room in &client.rooms {
-            remove_member(&mut self.rooms, room, client.id);
-        }
-        if let Some(session) = &client.session {
-            remove_member(&mut self.sessions, session, client.id);
+    /// Adds `client` to room or session `id`; the first client of one takes an interest in
+    /// its messages on the backplane.
+    fn add(&mut self, target: Target, id: &str, client: &Arc<Client>, remote: Option<&Remote>) {
+        let clients = self.of(target).entry(id.to_owned()).or_default();
+        let first = clients.is_empty();
+        clients.insert(client.id, client.clone());
+        if first && let Some(remote) = remote {
+            let scope = match target {
+                Target::Room => Scope::Room(id),
+                Target::Session => Scope::Session(id),
+            };
+            let interest = remote.backplane.interest(&remote.topic, scope);
+            self.interests.insert((target, id.to_owned()), interest);
         }
     }
-}
 
-fn remove_member(map: &mut HashMap<String, BTreeMap<u64, Arc<Client>>>, key: &str, id: u64) {
-    if let Some(clients) = map.get_mut(key) {
-        clients.remove(&id);
-        if clients.is_empty() {
-            map.remove(key);
+    fn remove(&mut self, client: &Client) {
+        for room in &client.rooms {
+            self.remove_member(Target::Room, room, client.id);
+        }
+        if let Some(session) = &client.session {
+            self.remove_member(Target::Session, session, client.id);
+        }
+    }
+
+    fn remove_member(&mut self, target: Target, key: &str, id: u64) {
+        let map = self.of(target);
+        if let Some(clients) = map.get_mut(key) {
+            clients.remove(&id);
+            if clients.is_empty() {
+                map.remove(key);
+                self.interests.remove(&(target, key.to_owned()));
+            }
         }
     }
 }
@@ -461,7 +482,11 @@ impl Hub {
         }
         let delivered = self.inner.deliver(target, id, &events);
         if let Some((remote, body)) = remote {
-            remote.backplane.publish(&remote.topic, kind, body);
+            let scope = match target {
+                Target::Room => Scope::Room(id),
+                Target::Session => Scope::Session(id),
+            };
+            remote.backplane.publish(&remote.topic, scope, kind, body);
         }
         Ok(delivered)
     }

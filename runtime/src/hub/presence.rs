@@ -8,6 +8,7 @@ use std::time::Duration;
 use futures::{Stream, StreamExt};
 use tokio::time::Sleep;
 
+use crate::backplane::Interest;
 use crate::invalidate::{IntoInvalidation, Invalidation, Subscription};
 
 /// Wakes when clients join or leave a room: the first change at once, then at most once per
@@ -37,14 +38,18 @@ pub struct PresenceChanges {
     changes: Subscription<String>,
     interval: Duration,
     hold: Option<Pin<Box<Sleep>>>,
+    /// Keeps the room's counts from other processes arriving (with interest routing), even
+    /// where the room has no client here.
+    _counts: Interest,
 }
 
 impl PresenceChanges {
-    pub(crate) fn new(changes: Subscription<String>, interval: Duration) -> Self {
+    pub(crate) fn new(changes: Subscription<String>, interval: Duration, counts: Interest) -> Self {
         PresenceChanges {
             changes,
             interval,
             hold: None,
+            _counts: counts,
         }
     }
 }

@@ -93,4 +93,33 @@ impl Listener for HubListener {
             }
         }
     }
+
+    fn routed(&self, scope_key: &str) {
+        let Some(hub) = self.hub.upgrade() else {
+            return;
+        };
+        let (target, id) = match scope_key.split_once(':') {
+            Some(("r", room)) => (Target::Room, room),
+            Some(("s", session)) => (Target::Session, session),
+            _ => return,
+        };
+        // Counts heard before the route passed us by: ask the others for theirs.
+        if let (Target::Room, Some(cluster)) = (target, &hub.cluster) {
+            cluster.ask(id);
+        }
+        // Sends before it did too: a room or session with a loader and clients here sends its
+        // current state.
+        let has_clients = lock(&hub.members).of(target).contains_key(id);
+        if let Some(loader) = hub.loader(target).filter(|_| has_clients).cloned() {
+            let id = id.to_owned();
+            let load = loader(id.clone());
+            let hub = Arc::downgrade(&hub);
+            tokio::spawn(async move {
+                let events = load.await;
+                if let Some(hub) = hub.upgrade() {
+                    hub.deliver(target, &id, &events);
+                }
+            });
+        }
+    }
 }

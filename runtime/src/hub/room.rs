@@ -40,7 +40,10 @@ impl Room<'_> {
     /// The number of clients in the room: in this process, and on a backplane in every
     /// process as each last said (they publish their counts as they change, at most once per
     /// presence interval, and every 10 s; a process silent for 30 s no longer counts: see
-    /// [`HubBuilder::presence_expiry`](super::HubBuilder::presence_expiry)).
+    /// [`HubBuilder::presence_expiry`](super::HubBuilder::presence_expiry)). On a backplane
+    /// that routes by interest, the other processes' counts reach this one while the room has
+    /// a client here or a [`Room::presence_changes`] subscription: elsewhere this counts only
+    /// what was heard before.
     ///
     /// ```
     /// let hub = livestar::hub::Hub::new();
@@ -115,9 +118,17 @@ impl Room<'_> {
     /// # });
     /// ```
     pub fn presence_changes(&self) -> PresenceChanges {
+        let inner = &self.hub.inner;
+        let counts = match &inner.remote {
+            Some(remote) => remote
+                .backplane
+                .interest(&remote.topic, Scope::Room(self.id)),
+            None => Interest::none(),
+        };
         PresenceChanges::new(
-            self.hub.inner.presence.subscribe(&self.id.to_owned()),
-            self.hub.inner.presence_interval,
+            inner.presence.subscribe(&self.id.to_owned()),
+            inner.presence_interval,
+            counts,
         )
     }
 }
@@ -190,11 +201,13 @@ impl Session<'_> {
     pub fn end(&self) -> usize {
         let inner = &self.hub.inner;
         let closed = inner.end_session(self.id);
+        // On the channel, not the session's route: rare, and it must reach even a tab that
+        // connected an instant ago, before its route was confirmed.
         if let Some(remote) = &inner.remote {
             let body = message::encode_addressed(self.id, b"");
             remote
                 .backplane
-                .publish(&remote.topic, Kind::EndSession, body);
+                .publish(&remote.topic, Scope::Everyone, Kind::EndSession, body);
         }
         closed
     }

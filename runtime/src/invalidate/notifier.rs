@@ -15,7 +15,7 @@ use futures::Stream;
 use futures::task::AtomicWaker;
 
 use super::{IntoInvalidation, Invalidation};
-use crate::backplane::{Backplane, Listener, Registration, message};
+use crate::backplane::{Backplane, Interest, Listener, Registration, Scope, message};
 
 /// Wakes the live views that depend on a key (a user, a room, a document) when it changes.
 ///
@@ -70,7 +70,7 @@ impl<K> fmt::Debug for Notifier<K> {
 }
 
 struct Shared<K> {
-    table: Mutex<HashMap<K, HashMap<u64, Arc<Flag>>>>,
+    table: Mutex<HashMap<K, Subscribers>>,
     next_id: AtomicU64,
     live: AtomicUsize,
     remote: Option<Remote<K>>,
@@ -81,6 +81,13 @@ struct Remote<K> {
     topic: String,
     encode: fn(&K) -> String,
     _registration: Registration,
+}
+
+/// The subscriptions of one key, and (with a backplane that routes by interest) what keeps
+/// this process subscribed to the key's route.
+struct Subscribers {
+    flags: HashMap<u64, Arc<Flag>>,
+    _interest: Interest,
 }
 
 /// The "changed" flag of one subscription and the task waiting on it.
@@ -145,7 +152,16 @@ where
         let flag = Arc::new(Flag::default());
         lock(&self.shared.table)
             .entry(key.clone())
-            .or_default()
+            .or_insert_with(|| Subscribers {
+                flags: HashMap::new(),
+                _interest: match &self.shared.remote {
+                    Some(remote) => remote
+                        .backplane
+                        .interest(&remote.topic, Scope::Key(&(remote.encode)(key))),
+                    None => Interest::none(),
+                },
+            })
+            .flags
             .insert(id, flag.clone());
         self.shared.live.fetch_add(1, Ordering::Relaxed);
         Subscription {
@@ -169,9 +185,12 @@ where
         let woken = self.shared.wake_key(key);
         if let Some(remote) = &self.shared.remote {
             let body = (remote.encode)(key);
-            remote
-                .backplane
-                .publish(&remote.topic, message::Kind::Key, Bytes::from(body));
+            remote.backplane.publish(
+                &remote.topic,
+                Scope::Key(&body),
+                message::Kind::Key,
+                Bytes::from(body.clone()),
+            );
         }
         woken
     }
@@ -187,9 +206,12 @@ where
     pub fn notify_all(&self) -> usize {
         let woken = self.shared.wake_all();
         if let Some(remote) = &self.shared.remote {
-            remote
-                .backplane
-                .publish(&remote.topic, message::Kind::All, Bytes::new());
+            remote.backplane.publish(
+                &remote.topic,
+                Scope::Everyone,
+                message::Kind::All,
+                Bytes::new(),
+            );
         }
         woken
     }
@@ -276,9 +298,9 @@ impl<K: Eq + Hash> Shared<K> {
     fn wake_key(&self, key: &K) -> usize {
         let table = lock(&self.table);
         match table.get(key) {
-            Some(flags) => {
-                flags.values().for_each(|flag| flag.raise());
-                flags.len()
+            Some(subscribers) => {
+                subscribers.flags.values().for_each(|flag| flag.raise());
+                subscribers.flags.len()
             }
             None => 0,
         }
@@ -288,7 +310,7 @@ impl<K: Eq + Hash> Shared<K> {
         let table = lock(&self.table);
         table
             .values()
-            .flat_map(|flags| flags.values())
+            .flat_map(|subscribers| subscribers.flags.values())
             .map(|flag| flag.raise())
             .count()
     }
@@ -330,6 +352,13 @@ where
     fn healed(&self) {
         if let Some(shared) = self.shared.upgrade() {
             shared.wake_all();
+        }
+    }
+
+    fn routed(&self, scope_key: &str) {
+        // A notification sent before the broker confirmed the key's route passed us by.
+        if let (Some(shared), Ok(key)) = (self.shared.upgrade(), K::from_str(scope_key)) {
+            shared.wake_key(&key);
         }
     }
 }
@@ -425,11 +454,11 @@ impl<K: Eq + Hash> Drop for Subscription<K> {
             return;
         };
         let mut table = lock(&shared.table);
-        if let Some(flags) = table.get_mut(&key)
-            && flags.remove(&self.id).is_some()
+        if let Some(subscribers) = table.get_mut(&key)
+            && subscribers.flags.remove(&self.id).is_some()
         {
             shared.live.fetch_sub(1, Ordering::Relaxed);
-            if flags.is_empty() {
+            if subscribers.flags.is_empty() {
                 table.remove(&key);
             }
         }
