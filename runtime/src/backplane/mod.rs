@@ -97,9 +97,9 @@
 //!   transport makes `ring` the process's rustls provider unless one is set already. Both
 //!   are tested against `redis-server` and `nats-server` with TLS on, a certificate the
 //!   system does not trust refused (`tests/tests/backplane_tls.rs`).
-//! - **Postgres**: not built. Connections use `tokio_postgres::NoTls`: with
-//!   `sslmode=require` connecting fails, and with the default `sslmode=prefer` the connection
-//!   is plain text. Use a local socket, a private network or a tunnel.
+//! - **Postgres**: `sslmode=require` connects over TLS (rustls) or not at all, the certificate
+//!   checked against the system's roots and the host; [`Postgres::with_root_certificate`]
+//!   trusts a private CA. The default `prefer` encrypts if offered, unchecked (as libpq).
 //!
 //! Signatures protect what is delivered, not what is read: without TLS, anyone on the path
 //! reads the messages (and the events they carry).

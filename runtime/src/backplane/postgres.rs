@@ -8,9 +8,13 @@ use bytes::Bytes;
 use futures::StreamExt;
 use futures::future::BoxFuture;
 use tokio::sync::{Mutex, mpsc};
-use tokio_postgres::{AsyncMessage, Client, Config, NoTls};
+use tokio_postgres::config::SslMode;
+use tokio_postgres::{AsyncMessage, Client, Config};
+use tokio_postgres_rustls::MakeRustlsConnect;
 
 use super::{Backplane, BackplaneError, Inbox, Incoming, Transport};
+
+mod tls;
 
 /// The largest `NOTIFY` payload Postgres takes is 7999 bytes; chunks stay under it.
 const MAX_NOTIFY: usize = 7900;
@@ -30,10 +34,19 @@ const MAX_BACKLOG: usize = 4096;
 ///
 /// Failures: when the listening connection drops (a restart, `pg_terminate_backend`, a
 /// network cut) the backplane reconnects with backoff and heals; a notify that fails
-/// reconnects once and, if that fails too, is dropped and logged. Connections use TLS-less
-/// transport (`NoTls`): `sslmode=require` fails to connect and `sslmode=prefer` stays plain
-/// text, so use a local socket or a private network (see [TLS](super#tls-to-the-broker)). The application name is
+/// reconnects once and, if that fails too, is dropped and logged. The application name is
 /// `livestar` unless the URL sets `application_name`.
+///
+/// TLS (rustls), for both connections, by the URL's `sslmode` (see
+/// [TLS](super#tls-to-the-broker)):
+/// - `sslmode=require`: TLS or no connection. The server's certificate must chain to the
+///   system's root certificates (or to the CA of [`Postgres::with_root_certificate`]) and name
+///   the URL's host, as libpq's `verify-full` checks; tokio-postgres parses neither
+///   `verify-ca` nor `verify-full`, so write `require`.
+/// - `sslmode=prefer`, the default: TLS if the server offers it, plain text if not. As with
+///   libpq, the certificate is not checked: someone on the path could ask for plain text
+///   anyway, so this hides the messages from eavesdroppers only.
+/// - `sslmode=disable`: plain text.
 ///
 /// ```no_run
 /// # async fn run() -> Result<(), livestar::backplane::BackplaneError> {
@@ -48,6 +61,7 @@ const MAX_BACKLOG: usize = 4096;
 /// ```
 pub struct Postgres {
     config: Config,
+    tls: MakeRustlsConnect,
     notifier: Mutex<Option<Arc<Client>>>,
 }
 
@@ -57,8 +71,31 @@ impl std::fmt::Debug for Postgres {
     }
 }
 
-fn error(e: impl std::fmt::Display) -> BackplaneError {
-    BackplaneError::new("postgres", e)
+/// `e` and its causes: tokio-postgres names only the kind of failure ("error performing TLS
+/// handshake"), its cause says what happened ("invalid peer certificate: UnknownIssuer").
+fn error(e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> BackplaneError {
+    let e = e.into();
+    let mut message = e.to_string();
+    let mut cause = e.source();
+    while let Some(inner) = cause {
+        message.push_str(": ");
+        message.push_str(&inner.to_string());
+        cause = inner.source();
+    }
+    BackplaneError::new("postgres", message)
+}
+
+/// The connection settings of `url`, with livestar's application name and a connect timeout
+/// unless it sets them.
+fn parse(url: &str) -> Result<Config, BackplaneError> {
+    let mut config = Config::from_str(url).map_err(error)?;
+    if config.get_application_name().is_none() {
+        config.application_name("livestar");
+    }
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(Duration::from_secs(5));
+    }
+    Ok(config)
 }
 
 /// `"name"`, with inner quotes doubled.
@@ -67,7 +104,8 @@ fn quote_ident(name: &str) -> String {
 }
 
 impl Postgres {
-    /// A transport for the database at `url`; connects nothing yet.
+    /// A transport for the database at `url` (a URL or `key=value` pairs, as libpq takes),
+    /// TLS by its `sslmode` as described on [`Postgres`]; connects nothing yet.
     ///
     /// # Errors
     /// The URL does not parse.
@@ -77,18 +115,55 @@ impl Postgres {
     ///
     /// // Nothing is connected yet, so this needs no server.
     /// assert!(Postgres::new("postgres://app@127.0.0.1:5432/app").is_ok());
+    /// assert!(Postgres::new("postgres://app@db.internal/app?sslmode=require").is_ok());
+    /// assert!(Postgres::new("host=db.internal user=app sslmode=require").is_ok());
     /// assert!(Postgres::new("postgres://app@127.0.0.1:port/app").is_err());
+    /// // tokio-postgres knows no `verify-full`: `require` checks what it would.
+    /// assert!(Postgres::new("postgres://app@db.internal/app?sslmode=verify-full").is_err());
     /// ```
     pub fn new(url: &str) -> Result<Postgres, BackplaneError> {
-        let mut config = Config::from_str(url).map_err(error)?;
-        if config.get_application_name().is_none() {
-            config.application_name("livestar");
-        }
-        if config.get_connect_timeout().is_none() {
-            config.connect_timeout(Duration::from_secs(5));
-        }
+        let config = parse(url)?;
+        let tls = tls::connector(config.get_ssl_mode(), tls::Trust::System)?;
         Ok(Postgres {
             config,
+            tls,
+            notifier: Mutex::new(None),
+        })
+    }
+
+    /// A transport that requires TLS, the server's certificate signed by the root certificate
+    /// `root_pem` (PEM: a private CA) instead of one the system trusts, and naming the URL's
+    /// host. The default `sslmode=prefer` is taken as `require`; connects nothing yet.
+    ///
+    /// # Errors
+    /// The URL does not parse or says `sslmode=disable`, or `root_pem` holds no certificate.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// use livestar::backplane::{Backplane, Postgres};
+    ///
+    /// let ca = std::fs::read("/etc/postgresql/tls/ca.pem")?;
+    /// let postgres = Postgres::with_root_certificate(
+    ///     "postgres://app@db.internal:5432/app?sslmode=require",
+    ///     &ca,
+    /// )?;
+    /// let backplane = Backplane::builder().channel("shop-production").connect(postgres).await?;
+    /// # drop(backplane);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn with_root_certificate(url: &str, root_pem: &[u8]) -> Result<Postgres, BackplaneError> {
+        let mut config = parse(url)?;
+        if config.get_ssl_mode() == SslMode::Disable {
+            return Err(error(
+                "with_root_certificate needs TLS but the URL says sslmode=disable: write sslmode=require, or use Postgres::new for plain text",
+            ));
+        }
+        config.ssl_mode(SslMode::Require);
+        let tls = tls::connector(SslMode::Require, tls::Trust::Pem(root_pem))?;
+        Ok(Postgres {
+            config,
+            tls,
             notifier: Mutex::new(None),
         })
     }
@@ -114,7 +189,8 @@ impl Postgres {
         &self,
         notifications: Option<mpsc::Sender<Bytes>>,
     ) -> Result<Client, BackplaneError> {
-        let (client, mut connection) = self.config.connect(NoTls).await.map_err(error)?;
+        let (client, mut connection) =
+            self.config.connect(self.tls.clone()).await.map_err(error)?;
         tokio::spawn(async move {
             let mut messages = futures::stream::poll_fn(move |cx| connection.poll_message(cx));
             while let Some(message) = messages.next().await {
@@ -225,5 +301,17 @@ impl Transport for Postgres {
                 Err(_) => self.notify_all(channel, payloads).await,
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_root_certificate_with_sslmode_disable_is_refused() {
+        let refused = Postgres::with_root_certificate("postgres://app@db/app?sslmode=disable", b"")
+            .expect_err("TLS was turned off");
+        assert!(refused.to_string().contains("sslmode=require"), "{refused}");
     }
 }
