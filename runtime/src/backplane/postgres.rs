@@ -1,5 +1,6 @@
 //! The Postgres backplane: `LISTEN`/`NOTIFY` through `tokio-postgres`.
 
+use std::borrow::Cow;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -197,7 +198,7 @@ impl Postgres {
                 match message {
                     Ok(AsyncMessage::Notification(n)) => {
                         let Some(tx) = &notifications else { continue };
-                        match tx.try_send(Bytes::copy_from_slice(n.payload().as_bytes())) {
+                        match tx.try_send(Bytes::from(unescape(n.payload()).into_owned())) {
                             Ok(()) => {}
                             Err(mpsc::error::TrySendError::Full(_)) => {
                                 tracing::warn!(
@@ -238,14 +239,69 @@ impl Postgres {
     }
 }
 
+/// Marks a payload written with [`escape`]: Postgres text cannot hold NUL.
+const ESCAPED: char = '\u{1}';
+
+/// The largest payload `NOTIFY` takes, in bytes.
+const NOTIFY_LIMIT: usize = 7999;
+
+/// `text` as `NOTIFY` can carry it: as it is, or, if it holds a NUL (or starts like an escaped
+/// payload), after [`ESCAPED`] with NUL written `\u{1}0` and `\u{1}` written `\u{1}1`.
+fn escape(text: &str) -> Cow<'_, str> {
+    if !text.contains('\0') && !text.starts_with(ESCAPED) {
+        return Cow::Borrowed(text);
+    }
+    let mut escaped = String::with_capacity(text.len() + 8);
+    escaped.push(ESCAPED);
+    for c in text.chars() {
+        match c {
+            '\0' => escaped.push_str("\u{1}0"),
+            ESCAPED => escaped.push_str("\u{1}1"),
+            c => escaped.push(c),
+        }
+    }
+    Cow::Owned(escaped)
+}
+
+/// The payload [`escape`] wrote; anything else as it is (a bad escape is left for the
+/// backplane to refuse as garbage).
+fn unescape(text: &str) -> Cow<'_, str> {
+    let Some(rest) = text.strip_prefix(ESCAPED) else {
+        return Cow::Borrowed(text);
+    };
+    let mut out = String::with_capacity(rest.len());
+    let mut chars = rest.chars();
+    while let Some(c) = chars.next() {
+        if c != ESCAPED {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('0') => out.push('\0'),
+            Some('1') => out.push(ESCAPED),
+            _ => return Cow::Borrowed(text),
+        }
+    }
+    Cow::Owned(out)
+}
+
 async fn notify(client: &Client, channel: &str, payloads: &[Bytes]) -> Result<(), BackplaneError> {
     let texts = payloads
         .iter()
         .map(|p| std::str::from_utf8(p).map_err(|_| error("payload is not UTF-8")))
+        .map(|text| text.map(escape))
         .collect::<Result<Vec<_>, _>>()?;
+    if texts.iter().any(|text| text.len() > NOTIFY_LIMIT) {
+        // Retrying cannot help, and would hold up every message after it: dropped.
+        tracing::warn!(
+            channel,
+            "livestar backplane: dropped a message whose NUL characters, escaped, make it too large for NOTIFY"
+        );
+        return Ok(());
+    }
     if let [text] = texts.as_slice() {
         client
-            .execute("SELECT pg_notify($1, $2)", &[&channel, text])
+            .execute("SELECT pg_notify($1, $2)", &[&channel, &text.as_ref()])
             .await
             .map_err(error)?;
         return Ok(());
@@ -254,7 +310,7 @@ async fn notify(client: &Client, channel: &str, payloads: &[Bytes]) -> Result<()
     client.batch_execute("BEGIN").await.map_err(error)?;
     for text in texts {
         if let Err(e) = client
-            .execute("SELECT pg_notify($1, $2)", &[&channel, &text])
+            .execute("SELECT pg_notify($1, $2)", &[&channel, &text.as_ref()])
             .await
         {
             let _ = client.batch_execute("ROLLBACK").await;
@@ -307,6 +363,26 @@ impl Transport for Postgres {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn nul_travels_escaped_and_everything_else_as_it_is() {
+        for text in [
+            "ls1\nplain",
+            "",
+            "a\0b",
+            "\0",
+            "\u{1}",
+            "\u{1}0\0\u{1}1",
+            "é\0日本",
+        ] {
+            let escaped = escape(text);
+            assert!(!escaped.contains('\0'), "{escaped:?}");
+            assert_eq!(unescape(&escaped), text, "{text:?}");
+        }
+        assert!(matches!(escape("ls1\nplain"), Cow::Borrowed(_)));
+        // A bad escape from someone else is left as it came.
+        assert_eq!(unescape("\u{1}\u{1}x"), "\u{1}\u{1}x");
+    }
 
     #[test]
     fn a_root_certificate_with_sslmode_disable_is_refused() {
