@@ -57,6 +57,7 @@ impl Broker {
 pub struct Node {
     hub: Hub,
     changed: Notifier<String>,
+    backplane: livestar::backplane::Backplane,
 }
 
 /// The node's routes.
@@ -81,6 +82,7 @@ pub async fn serve(
     let node = Node {
         hub: Hub::with_backplane(&backplane),
         changed: Notifier::with_backplane(&backplane, "keys"),
+        backplane: backplane.clone(),
     };
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
         .await
@@ -95,8 +97,12 @@ pub async fn serve(
         .map_err(|e| BackplaneError::new(backplane.broker(), format!("server stopped: {e}")))
 }
 
+/// Joins the room, and answers once the broker routes the room's sends to this process:
+/// a send from another process after the response head is never missed.
 async fn connect(Path(room): Path<String>, State(node): State<Node>) -> LiveStream {
-    node.hub.join_room(&room)
+    let stream = node.hub.join_room(&room);
+    node.backplane.settled().await;
+    stream
 }
 
 #[derive(Deserialize)]
