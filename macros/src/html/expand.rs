@@ -1,6 +1,6 @@
 //! Model -> tokens: flat `push_str` calls into one buffer, adjacent static text merged and
 //! escaped at compile time, and a call into `livestar::render::__private` for every dynamic
-//! piece.
+//! piece, which also takes the static text right after it (`text_then`).
 
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::{quote, quote_spanned};
@@ -57,7 +57,76 @@ fn buffer_ident() -> Ident {
 
 enum Piece {
     Static(String),
+    /// `{value}` in text position, spanned on the interpolation: written by
+    /// `__private::text`, or by `__private::text_then` together with the static text after it.
+    Text(Span, TokenStream),
+    /// `@if` or `@match`, its bodies kept apart until the end, so that static text after it
+    /// can be written at the end of each body (see `into_tokens`).
+    Branches(Branches),
     Code(TokenStream),
+}
+
+struct Branches {
+    kind: BranchKind,
+    bodies: Vec<Output>,
+}
+
+enum BranchKind {
+    /// The conditions of `@if` and each `@else if`; a body after them is the `@else`.
+    If(Vec<TokenStream>),
+    /// `@match`: the scrutinee, one pattern (with its guard) per body, the braces' span.
+    Match(TokenStream, Vec<TokenStream>, Span),
+}
+
+impl Branches {
+    /// Whether writing static text after this at the end of each body saves a write: some
+    /// body ends with a value (here or in a nested branch) that can take it.
+    fn ends_with_value(&self) -> bool {
+        self.bodies.iter().any(|body| match body.pieces.last() {
+            Some(Piece::Text(..)) => true,
+            Some(Piece::Branches(inner)) => inner.ends_with_value(),
+            _ => false,
+        })
+    }
+
+    /// The code, with `then` written at the end of every body (an `@if` without `@else` gets
+    /// one that writes only `then`). Control reaches the text after the branches exactly
+    /// when it leaves one of the bodies at its end, so the output is the same.
+    fn into_tokens(self, then: Option<&str>, buf: &Ident) -> TokenStream {
+        let Branches { kind, mut bodies } = self;
+        if let Some(then) = then {
+            if matches!(&kind, BranchKind::If(conditions) if conditions.len() == bodies.len()) {
+                bodies.push(Output::default());
+            }
+            for body in &mut bodies {
+                body.text(then);
+            }
+        }
+        let mut bodies = bodies.into_iter().map(|body| body.into_tokens(buf));
+        match kind {
+            BranchKind::If(conditions) => {
+                let mut code = TokenStream::new();
+                for (i, condition) in conditions.iter().enumerate() {
+                    let body = bodies.next().unwrap_or_default();
+                    if i > 0 {
+                        code.extend(quote!(else));
+                    }
+                    code.extend(quote!(if #condition { #body }));
+                }
+                if let Some(body) = bodies.next() {
+                    code.extend(quote!(else { #body }));
+                }
+                code
+            }
+            BranchKind::Match(scrutinee, patterns, brace) => {
+                let arms = patterns
+                    .iter()
+                    .zip(bodies)
+                    .map(|(pattern, body)| quote!(#pattern => { #body }));
+                quote_spanned!(brace=> match #scrutinee { #(#arms)* })
+            }
+        }
+    }
 }
 
 #[derive(Default)]
@@ -106,37 +175,69 @@ impl Output {
         }
     }
 
+    /// Cuts `len` bytes off the leading static text; a piece left empty goes.
     fn strip_leading(&mut self, len: usize) {
         if let Some(Piece::Static(text)) = self.pieces.first_mut() {
             text.drain(..len);
             self.static_len -= len;
+            if text.is_empty() {
+                self.pieces.remove(0);
+            }
         }
     }
 
+    /// Cuts `len` bytes off the trailing static text; a piece left empty goes, so that what
+    /// was before it is last (see `Branches::ends_with_value`).
     fn strip_trailing(&mut self, len: usize) {
         if let Some(Piece::Static(text)) = self.pieces.last_mut() {
             text.truncate(text.len() - len);
             self.static_len -= len;
+            if text.is_empty() {
+                self.pieces.pop();
+            }
         }
     }
 
-    /// A nested block (`@match` arm) sharing this output's static size count.
-    fn block(&mut self, nodes: &[Node], raw_text: bool) -> TokenStream {
-        let mut inner = Output::default();
-        self::nodes(nodes, raw_text, &mut inner);
-        self.static_len += inner.static_len;
-        inner.into_tokens(&buffer_ident())
-    }
-
+    /// One statement per piece, except that a value followed by static text is written with
+    /// it (`text_then`), so that numbers and short strings need one capacity check for both;
+    /// static text after branches that end with a value goes to the end of each branch, to
+    /// be written with that value.
     fn into_tokens(self, buf: &Ident) -> TokenStream {
-        self.pieces
+        let mut pieces = self
+            .pieces
             .into_iter()
             .filter(|piece| !matches!(piece, Piece::Static(text) if text.is_empty()))
-            .map(|piece| match piece {
+            .peekable();
+        let mut tokens = TokenStream::new();
+        while let Some(piece) = pieces.next() {
+            tokens.extend(match piece {
                 Piece::Static(text) => quote!(#buf.push_str(#text);),
+                Piece::Text(span, expr) => {
+                    match pieces.next_if(|next| matches!(next, Piece::Static(_))) {
+                        Some(Piece::Static(then)) => quote_spanned! {span=>
+                            ::livestar::render::__private::text_then(#buf, &(#expr), #then);
+                        },
+                        _ => quote_spanned! {span=>
+                            ::livestar::render::__private::text(#buf, &(#expr));
+                        },
+                    }
+                }
+                Piece::Branches(branches) => {
+                    let then = match pieces.peek() {
+                        Some(Piece::Static(then)) if branches.ends_with_value() => {
+                            Some(then.clone())
+                        }
+                        _ => None,
+                    };
+                    if then.is_some() {
+                        pieces.next();
+                    }
+                    branches.into_tokens(then.as_deref(), buf)
+                }
                 Piece::Code(code) => code,
-            })
-            .collect()
+            });
+        }
+        tokens
     }
 }
 
@@ -147,7 +248,6 @@ fn nodes(nodes: &[Node], raw_text: bool, out: &mut Output) {
 }
 
 fn node(node: &Node, raw_text: bool, out: &mut Output) {
-    let buf = buffer_ident();
     match node {
         Node::Doctype => out.text("<!DOCTYPE html>"),
         Node::Comment(comment) => {
@@ -161,27 +261,25 @@ fn node(node: &Node, raw_text: bool, out: &mut Output) {
             Some(inline) => nodes(inline, raw_text, out),
             None => {
                 let expr = &interpolation.expr;
-                out.code(quote_spanned! {interpolation.span=>
-                    ::livestar::render::__private::text(#buf, &(#expr));
-                });
+                out.pieces
+                    .push(Piece::Text(interpolation.span, quote!(#expr)));
             }
         },
         Node::Element(element) => self::element(element, out),
         Node::If(branch) => if_chain(branch, raw_text, out),
         Node::For(each) => for_loop(each, raw_text, out),
         Node::Match(each) => {
-            let scrutinee = &each.scrutinee;
-            let arms: Vec<TokenStream> = each
+            let bodies: Vec<Output> = each
                 .arms
                 .iter()
-                .map(|arm| {
-                    let pattern = &arm.pattern;
-                    let body = out.block(&arm.body, raw_text);
-                    quote!(#pattern => { #body })
-                })
+                .map(|arm| Output::of(&arm.body, raw_text))
                 .collect();
-            let brace = each.brace_span;
-            out.code(quote_spanned!(brace=> match #scrutinee { #(#arms)* }));
+            out.static_len += bodies.iter().map(|body| body.static_len).sum::<usize>();
+            let patterns = each.arms.iter().map(|arm| arm.pattern.clone()).collect();
+            out.pieces.push(Piece::Branches(Branches {
+                kind: BranchKind::Match(each.scrutinee.clone(), patterns, each.brace_span),
+                bodies,
+            }));
         }
         Node::Let(tokens) => out.code(tokens.clone()),
     }
@@ -220,12 +318,15 @@ fn for_loop(each: &For, raw_text: bool, out: &mut Output) {
         out.code(quote!(for #pattern in #iterable { #body }));
         return;
     };
-    inner.pieces.remove(0);
-    inner.pieces.pop();
-    let body = inner.into_tokens(&buf);
     let iter = Ident::new("__livestar_iter", Span::mixed_site());
     let edge = Ident::new("__livestar_edge", Span::mixed_site());
-    let closing = last + &first;
+    // The body's own edges go; its end writes the closing and the next opening (merged with
+    // its last value if it ends with one), then tells the edge.
+    inner.pieces.remove(0);
+    inner.pieces.pop();
+    inner.pieces.push(Piece::Static(last + &first));
+    inner.pieces.push(Piece::Code(quote!(#edge.close();)));
+    let body = inner.into_tokens(&buf);
     out.code(quote! {
         match ::core::iter::IntoIterator::into_iter(#iterable) {
             mut #iter => {
@@ -233,7 +334,6 @@ fn for_loop(each: &For, raw_text: bool, out: &mut Output) {
                 for #pattern in #iter {
                     #edge.enter(#buf);
                     #body
-                    #edge.close(#buf, #closing);
                 }
                 #edge.finish(#buf);
             }
@@ -277,24 +377,13 @@ fn if_chain(first: &If, raw_text: bool, out: &mut Output) {
         (String::new(), String::new())
     };
 
-    let buf = buffer_ident();
-    let mut bodies = bodies.into_iter().map(|body| {
-        out.static_len += body.static_len;
-        body.into_tokens(&buf)
-    });
-    let mut code = TokenStream::new();
-    for (i, condition) in conditions.iter().enumerate() {
-        let body = bodies.next().unwrap_or_default();
-        if i > 0 {
-            code.extend(quote!(else));
-        }
-        code.extend(quote!(if #condition { #body }));
-    }
-    if let Some(body) = bodies.next() {
-        code.extend(quote!(else { #body }));
-    }
+    out.static_len += bodies.iter().map(|body| body.static_len).sum::<usize>();
+    let conditions = conditions.into_iter().cloned().collect();
     out.text(&prefix);
-    out.code(code);
+    out.pieces.push(Piece::Branches(Branches {
+        kind: BranchKind::If(conditions),
+        bodies,
+    }));
     out.text(&suffix);
 }
 

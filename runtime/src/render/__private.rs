@@ -53,7 +53,8 @@ pub fn lazy_html<F: Fn(&mut String)>(
 }
 
 /// A `@for` whose body's opening text is merged across the loop's edges: each iteration
-/// writes its closing text and, ahead, the next iteration's opening in one `push_str`.
+/// writes its closing text and, ahead, the next iteration's opening in one write (together
+/// with the body's last value, when it ends with one).
 ///
 /// `ahead` says whether the buffer ends with an opening written ahead that no iteration has
 /// claimed yet. An iteration claims it on entry, or writes its own if the previous one left
@@ -88,10 +89,10 @@ impl MergedLoop {
         self.ahead = false;
     }
 
-    /// At the end of an iteration: its closing text followed by the next opening.
+    /// At the end of an iteration, once its closing text followed by the next opening is
+    /// written (by the generated code, so that it merges with the body's last value).
     #[inline(always)]
-    pub fn close(&mut self, buf: &mut String, closing_and_opening: &'static str) {
-        buf.push_str(closing_and_opening);
+    pub fn close(&mut self) {
         self.ahead = true;
     }
 
@@ -99,7 +100,8 @@ impl MergedLoop {
     #[inline(always)]
     pub fn finish(self, buf: &mut String) {
         if self.ahead {
-            // The last write was `start` or `close`, both ending with the opening.
+            // The last write was `start`'s or the one before `close`, both ending with the
+            // opening.
             debug_assert!(buf.ends_with(self.opening));
             buf.truncate(buf.len() - self.opening.len());
         }
@@ -110,6 +112,13 @@ impl MergedLoop {
 #[inline(always)]
 pub fn text<T: Render + ?Sized>(buf: &mut String, value: &T) {
     value.render_to(buf);
+}
+
+/// `{value}` in text position followed by static text, written together where the type can
+/// (numbers and short strings: one capacity check for both).
+#[inline(always)]
+pub fn text_then<T: Render + ?Sized>(buf: &mut String, value: &T, then: &'static str) {
+    value.render_then(buf, then);
 }
 
 /// `name={value}`; `name` carries its leading space (`" title"`).
@@ -226,7 +235,8 @@ mod tests {
                 Some(false) => continue,
                 None => {}
             }
-            edge.close(&mut buf, "</li><li>");
+            buf.push_str("</li><li>");
+            edge.close();
         }
         edge.finish(&mut buf);
         buf.push_str("</ul>");

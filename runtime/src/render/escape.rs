@@ -1,11 +1,14 @@
 //! Escaping for the two contexts `html!` writes user data into: text nodes and double-quoted
 //! attribute values.
 //!
-//! Both find every byte that needs an entity and copy the run before it in one `push_str`,
-//! so a string without special characters costs one scan and one copy. Strings up to 32
-//! bytes (names, labels, ids: most of what a page interpolates) are checked in one go, with a
-//! bit mask of their special bytes computed sixteen bytes at a time; long text is searched
-//! with `memchr`'s SIMD, long attribute values 32 bytes at a time.
+//! Both find every byte that needs an entity and copy the run before it in one go, so a
+//! string without special characters costs one scan and one copy. Strings up to 32 bytes
+//! (names, labels, ids: most of what a page interpolates) are checked in one go, with a bit
+//! mask of their special bytes computed sixteen bytes at a time, and written through the
+//! buffer's spare capacity (`spare`); long text is searched with `memchr`'s SIMD, long
+//! attribute values 32 bytes at a time.
+
+use super::spare;
 
 /// Appends `text` to `buf`, escaped for an HTML text node (`&`, `<`, `>`).
 ///
@@ -16,10 +19,18 @@
 /// ```
 #[inline]
 pub fn escape_text(text: &str, buf: &mut String) {
+    escape_text_then(text, buf, "");
+}
+
+/// [`escape_text`], then `then` (HTML already, such as a template's static text) as it is.
+/// A short text without special characters and `then` are appended after one capacity check.
+#[inline(always)]
+pub(crate) fn escape_text_then(text: &str, buf: &mut String, then: &str) {
     if text.len() <= BLOCK {
-        return escape_short::<TEXT>(text, buf);
+        return escape_short::<TEXT>(text, buf, then);
     }
     escape_long_text(text, buf);
+    buf.push_str(then);
 }
 
 /// Text longer than a block, searched with `memchr`.
@@ -48,7 +59,7 @@ fn escape_long_text(text: &str, buf: &mut String) {
 #[inline]
 pub fn escape_attr(value: &str, buf: &mut String) {
     if value.len() <= BLOCK {
-        return escape_short::<ATTR>(value, buf);
+        return escape_short::<ATTR>(value, buf, "");
     }
     escape_long_attr(value, buf);
 }
@@ -67,25 +78,19 @@ const ATTR: bool = true;
 const BLOCK: usize = 32;
 
 /// A value of one block (most names, labels and ids), inlined where it is written: one mask
-/// and, without special bytes, one copy of the whole value, with no call and no run to cut.
-/// Values with special bytes are escaped out of line.
+/// and, without special bytes, one capacity check for the value and `then`, copied with
+/// fixed-size moves (no `memcpy` call). Values with special bytes are escaped out of line.
 #[inline(always)]
-fn escape_short<const QUOTES: bool>(value: &str, buf: &mut String) {
+fn escape_short<const QUOTES: bool>(value: &str, buf: &mut String, then: &str) {
     if value.is_empty() {
-        return;
+        return buf.push_str(then);
     }
     let specials = mask::specials::<QUOTES>(value.as_bytes());
     if specials == 0 {
-        return buf.push_str(value);
+        return spare::push_short_then(buf, value, then);
     }
-    escape_short_specials(value, specials, buf);
-}
-
-/// A value of one block with special bytes at the bits of `specials`.
-#[inline(never)]
-fn escape_short_specials(value: &str, specials: u32, buf: &mut String) {
-    let start = copy_escaping(value, 0, 0, specials, buf);
-    buf.push_str(&value[start..]);
+    spare::push_escaped(buf, value, specials);
+    buf.push_str(then);
 }
 
 /// Escapes `value` block by block: one mask per block, then a copy per special byte.

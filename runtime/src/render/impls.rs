@@ -5,13 +5,18 @@ use std::fmt;
 use std::rc::Rc;
 use std::sync::Arc;
 
-use super::escape::TextEscaper;
-use super::{Raw, Render, escape_text};
+use super::escape::{TextEscaper, escape_text_then};
+use super::{Raw, Render, escape_text, spare};
 
 impl Render for str {
     #[inline]
     fn render_to(&self, buf: &mut String) {
         escape_text(self, buf);
+    }
+
+    #[inline]
+    fn render_then(&self, buf: &mut String, then: &str) {
+        escape_text_then(self, buf, then);
     }
 
     fn size_hint(&self) -> usize {
@@ -25,6 +30,11 @@ impl Render for String {
         escape_text(self, buf);
     }
 
+    #[inline]
+    fn render_then(&self, buf: &mut String, then: &str) {
+        escape_text_then(self, buf, then);
+    }
+
     fn size_hint(&self) -> usize {
         self.len()
     }
@@ -34,6 +44,11 @@ impl Render for Cow<'_, str> {
     #[inline]
     fn render_to(&self, buf: &mut String) {
         escape_text(self, buf);
+    }
+
+    #[inline]
+    fn render_then(&self, buf: &mut String, then: &str) {
+        escape_text_then(self, buf, then);
     }
 
     fn size_hint(&self) -> usize {
@@ -60,6 +75,14 @@ impl<T: Render> Render for Option<T> {
     fn render_to(&self, buf: &mut String) {
         if let Some(value) = self {
             value.render_to(buf);
+        }
+    }
+
+    #[inline]
+    fn render_then(&self, buf: &mut String, then: &str) {
+        match self {
+            Some(value) => value.render_then(buf, then),
+            None => buf.push_str(then),
         }
     }
 
@@ -122,64 +145,42 @@ macro_rules! integer_renders {
         impl Render for $ty {
             #[inline]
             fn render_to(&self, buf: &mut String) {
-                $via(buf, *self as _);
+                $via(buf, *self as _, "");
+            }
+
+            #[inline]
+            fn render_then(&self, buf: &mut String, then: &str) {
+                $via(buf, *self as _, then);
             }
         }
     )*};
 }
 
-/// Writes `n` in decimal. Small numbers (the common case in pages: counts, ids, scores, years)
-/// are written a pair of digits at a time from a table, inlined at the call site: one or two
-/// short copies beat formatting into a stack buffer and copying it with `memcpy`.
+/// Writes `n` in decimal, then `then`: digits straight into the buffer's spare capacity, after
+/// one capacity check for both (see `spare`).
 #[inline(always)]
-pub(crate) fn write_u64(buf: &mut String, n: u64) {
-    if n < 10 {
-        buf.push(char::from(b'0' + n as u8));
-    } else if n < 100 {
-        buf.push_str(digit_pair(n));
-    } else if n < 1_000 {
-        buf.push(char::from(b'0' + (n / 100) as u8));
-        buf.push_str(digit_pair(n % 100));
-    } else if n < 10_000 {
-        buf.push_str(digit_pair(n / 100));
-        buf.push_str(digit_pair(n % 100));
-    } else {
-        write_u64_large(buf, n);
-    }
-}
-
-/// The two digits of `n` (below 100), leading zero included.
-#[inline(always)]
-fn digit_pair(n: u64) -> &'static str {
-    const PAIRS: &str = "0001020304050607080910111213141516171819\
-                         2021222324252627282930313233343536373839\
-                         4041424344454647484950515253545556575859\
-                         6061626364656667686970717273747576777879\
-                         8081828384858687888990919293949596979899";
-    let at = n as usize * 2;
-    &PAIRS[at..at + 2]
-}
-
-fn write_u64_large(buf: &mut String, n: u64) {
-    buf.push_str(itoa::Buffer::new().format(n));
+fn write_u64(buf: &mut String, n: u64, then: &str) {
+    spare::push_u64_then(buf, n, then);
 }
 
 #[inline(always)]
-pub(crate) fn write_i64(buf: &mut String, n: i64) {
+fn write_i64(buf: &mut String, n: i64, then: &str) {
     if n < 0 {
         buf.push('-');
     }
-    write_u64(buf, n.unsigned_abs());
+    spare::push_u64_then(buf, n.unsigned_abs(), then);
 }
 
 #[inline]
-fn write_u128(buf: &mut String, n: u128) {
+fn write_u128(buf: &mut String, n: u128, then: &str) {
     buf.push_str(itoa::Buffer::new().format(n));
+    buf.push_str(then);
 }
 
 #[inline]
-fn write_i128(buf: &mut String, n: i128) {
+fn write_i128(buf: &mut String, n: i128, then: &str) {
     buf.push_str(itoa::Buffer::new().format(n));
+    buf.push_str(then);
 }
 
 integer_renders!(
@@ -208,6 +209,11 @@ macro_rules! forward_render {
             #[inline]
             fn render_to(&self, buf: &mut String) {
                 (**self).render_to(buf);
+            }
+
+            #[inline]
+            fn render_then(&self, buf: &mut String, then: &str) {
+                (**self).render_then(buf, then);
             }
 
             #[inline]

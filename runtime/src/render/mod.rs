@@ -24,6 +24,10 @@ mod escape;
 mod expression;
 mod impls;
 mod lazy_html;
+// The crate's one exception to `deny(unsafe_code)`: appending to a `String` through its spare
+// capacity, after one capacity check for a value and the static text after it.
+#[allow(unsafe_code)]
+mod spare;
 
 #[doc(hidden)]
 pub mod __private;
@@ -89,6 +93,25 @@ pub trait Render {
     /// ```
     fn size_hint(&self) -> usize {
         0
+    }
+
+    /// Appends this value's HTML, then `then` as it is (text that is HTML already: `html!`
+    /// passes the static text that follows the value in the template). The default is
+    /// [`render_to`](Render::render_to) then `push_str`; numbers and short strings append both
+    /// after one capacity check.
+    ///
+    /// ```
+    /// use livestar::render::Render;
+    ///
+    /// let mut buf = String::from("<td>");
+    /// 42.render_then(&mut buf, "</td>");
+    /// "a & b".render_then(&mut buf, "<br>");
+    /// assert_eq!(buf, "<td>42</td>a &amp; b<br>");
+    /// ```
+    #[inline]
+    fn render_then(&self, buf: &mut String, then: &str) {
+        self.render_to(buf);
+        buf.push_str(then);
     }
 
     /// Renders into a fresh [`Html`].
