@@ -10,8 +10,8 @@
 
 use std::time::{Duration, Instant};
 
-use futures::{FutureExt, StreamExt};
 use futures::future::join_all;
+use futures::{FutureExt, StreamExt};
 use livestar::backplane::{
     Backplane, BackplaneError, MemoryBroker, Nats, Postgres, Redis, Transport,
 };
@@ -47,7 +47,11 @@ async fn settle(receiver: Option<&Backplane>) {
     }
 }
 
-async fn notifier_rounds(from: Notifier<u64>, to: Notifier<u64>, receiver: Option<&Backplane>) -> Stats {
+async fn notifier_rounds(
+    from: Notifier<u64>,
+    to: Notifier<u64>,
+    receiver: Option<&Backplane>,
+) -> Stats {
     let mut subs: Vec<_> = (0..SUBSCRIBERS).map(|_| to.subscribe(&1)).collect();
     settle(receiver).await;
     // Confirming the key's route wakes it once: not what is measured.
