@@ -239,6 +239,45 @@ async fn hostile_keys_route_safely(broker: Broker) {
     assert!(!plain.is_pending(), "a key named * woke another key");
 }
 
+async fn a_burst_of_sends_arrives_whole_and_in_order(broker: Broker) {
+    let Some(rig) = Rig::new(broker).await else {
+        return;
+    };
+    let hub_a = Hub::with_backplane(&rig.a);
+    let hub_b = Hub::with_backplane(&rig.b);
+    let mut tab = hub_b.join_room("burst").into_frames();
+    let on_a: Notifier<u32> = Notifier::with_backplane(&rig.a, "burst");
+    let on_b: Notifier<u32> = Notifier::with_backplane(&rig.b, "burst");
+    let mut view = on_b.subscribe(&999);
+    rig.b.settled().await;
+    let _ = view.next().now_or_never();
+    // Published in batches: identical sends stay distinct (Postgres folds identical
+    // notifications of one transaction into one), and every batch keeps its order.
+    for round in 0..300 {
+        let text = if round % 3 == 0 { "same" } else { "other" };
+        hub_a
+            .room("burst")
+            .send(Event::comment(&format!("{text} {}", round / 3)))
+            .expect("queued");
+        hub_a
+            .room("burst")
+            .send(Event::comment("same"))
+            .expect("queued");
+        on_a.notify(&round);
+    }
+    on_a.notify(&999);
+    for round in 0..300 {
+        let text = if round % 3 == 0 { "same" } else { "other" };
+        let expected = format!(": {text} {}\n\n", round / 3);
+        assert_eq!(within("a frame", tab.next()).await.expect("open"), expected);
+        assert_eq!(
+            within("a frame", tab.next()).await.expect("open"),
+            ": same\n\n"
+        );
+    }
+    within("the last key's wake-up", view.next()).await;
+}
+
 macro_rules! routing {
     ($broker:ident, $module:ident) => {
         mod $module {
@@ -267,6 +306,11 @@ macro_rules! routing {
             async fn hub_rooms_and_sessions_reach_only_processes_with_clients() {
                 super::hub_rooms_and_sessions_reach_only_processes_with_clients(Broker::$broker)
                     .await;
+            }
+
+            #[tokio::test]
+            async fn a_burst_of_sends_arrives_whole_and_in_order() {
+                super::a_burst_of_sends_arrives_whole_and_in_order(Broker::$broker).await;
             }
 
             #[tokio::test]

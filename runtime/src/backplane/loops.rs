@@ -13,9 +13,13 @@ use super::outbox::{Entry, Outbox};
 use super::routes::{Batch, MAX_BATCH, Router};
 use super::{BackplaneBuilder, Inbox, Incoming, Inner, Routes, Transport, chunks, message};
 
-/// Publishes the outbox in order. A failed publish is retried with backoff (the outbox fills
-/// meanwhile, and overflows into a heal); the backlog that went out late is followed by a
-/// heal.
+/// The most messages handed to the broker at once, and the bytes past the first of them.
+const PUBLISH_BATCH: usize = 256;
+const PUBLISH_BATCH_BYTES: usize = 1024 * 1024;
+
+/// Publishes the outbox in order, in batches (one round trip for many messages where the
+/// broker pipelines). A failed publish is retried with backoff (the outbox fills meanwhile,
+/// and overflows into a heal); the backlog that went out late is followed by a heal.
 pub(super) async fn publish_loop(
     transport: Arc<dyn Transport>,
     inner: Weak<Inner>,
@@ -26,24 +30,34 @@ pub(super) async fn publish_loop(
 ) {
     let mut attempt: u32 = 0;
     loop {
-        let entry = tokio::select! {
+        let batch = tokio::select! {
             _ = stop.cancelled() => return,
-            next = outbox.next() => next,
+            next = outbox.next_batch(PUBLISH_BATCH, PUBLISH_BATCH_BYTES) => next,
         };
-        let (channel, payloads) = match &entry {
-            Entry::Message(payloads) => (
-                payloads.route.as_deref().unwrap_or(&options.channel),
-                payloads.parts.as_slice(),
-            ),
-            Entry::Heal => (options.channel.as_str(), std::slice::from_ref(&heal)),
+        let messages: Vec<(&str, &[Bytes])> = batch
+            .iter()
+            .map(|entry| match entry {
+                Entry::Message(payloads) => (
+                    payloads.route.as_deref().unwrap_or(&options.channel),
+                    payloads.parts.as_slice(),
+                ),
+                Entry::Heal => (options.channel.as_str(), std::slice::from_ref(&heal)),
+            })
+            .collect();
+        let sent = transport.publish_batch(&messages).await;
+        let published = match &sent {
+            Ok(()) => messages.len(),
+            Err(failed) => failed.published.min(messages.len()),
         };
-        match transport.publish(channel, payloads).await {
-            Ok(()) => {
-                attempt = 0;
-                outbox.published();
-                crate::metrics::backplane().out_delivered.increment(1);
-            }
-            Err(error) => {
+        if published > 0 {
+            outbox.published(published);
+            crate::metrics::backplane()
+                .out_delivered
+                .increment(published as u64);
+        }
+        match sent {
+            Ok(()) => attempt = 0,
+            Err(failed) => {
                 let covered = outbox.failed();
                 if covered > 0
                     && let Some(inner) = inner.upgrade()
@@ -53,6 +67,7 @@ pub(super) async fn publish_loop(
                         .out_dropped
                         .increment(covered as u64);
                 }
+                let error = failed.error;
                 tracing::warn!(%error, attempt, "livestar backplane: publish failed; retrying (messages wait in the outbox, up to max_outbox)");
                 tokio::select! {
                     _ = stop.cancelled() => return,

@@ -42,6 +42,11 @@
 //!   failed publish is retried with the same backoff; once they went out, one *heal* message
 //!   follows, so a process that healed on its own before this backlog arrived reloads again
 //!   and ends on the current state, not on the backlog's.
+//! - **Publishing in bursts**: what waits goes out in batches of up to 256 messages, in order
+//!   ([`Transport::publish_batch`]: one pipeline on Redis, pipelined statements on Postgres),
+//!   so a burst costs round trips per batch, not per message. A batch that failed part way is
+//!   retried from the first message not known to be out (on Redis, the whole batch: a
+//!   message may then arrive twice, as a publish whose answer was lost can).
 //! - **Publishing too fast, or a long outage**: up to [`BackplaneBuilder::max_outbox`] bytes of
 //!   messages (16 MiB by default) wait for the broker. When a message does not fit, the
 //!   backlog is not truncated: everything waiting, and everything sent until the broker is
@@ -145,7 +150,7 @@ pub use postgres::Postgres;
 pub use redis::Redis;
 use routes::Router;
 pub(crate) use routes::{Interest, Scope};
-pub use transport::{BackplaneError, Inbox, Incoming, RoutedInbox, Routes, Transport};
+pub use transport::{BackplaneError, BatchFailed, Inbox, Incoming, RoutedInbox, Routes, Transport};
 
 /// The channel used unless [`BackplaneBuilder::channel`] names another. Connecting with it logs
 /// a warning: every app and environment that keeps it shares one channel, and on a shared

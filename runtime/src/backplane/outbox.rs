@@ -114,29 +114,51 @@ impl Outbox {
         pushed
     }
 
-    /// The oldest entry, once there is one; it stays queued until [`Outbox::published`].
-    pub(crate) async fn next(&self) -> Entry {
+    /// The oldest entries, once there is one: a heal alone, or messages in a row (up to `max`,
+    /// and past the first up to `max_bytes`). They stay queued until [`Outbox::published`].
+    pub(crate) async fn next_batch(&self, max: usize, max_bytes: usize) -> Vec<Entry> {
         loop {
             let notified = self.ready.notified();
             {
                 let mut state = lock(&self.state);
-                if let Some(front) = state.queue.front().cloned() {
-                    if front == Entry::Heal {
+                if let Some(front) = state.queue.front() {
+                    if *front == Entry::Heal {
                         // Messages sent from now on are newer than what the heal reloads:
                         // they queue behind it.
                         state.covering = false;
+                        return vec![Entry::Heal];
                     }
-                    return front;
+                    let mut batch = Vec::new();
+                    let mut bytes = 0;
+                    for entry in state.queue.iter().take(max.max(1)) {
+                        if *entry == Entry::Heal
+                            || (!batch.is_empty() && bytes + size(entry) > max_bytes)
+                        {
+                            break;
+                        }
+                        bytes += size(entry);
+                        batch.push(entry.clone());
+                    }
+                    return batch;
                 }
             }
             notified.await;
         }
     }
 
-    /// The oldest entry (the one [`Outbox::next`] returned) was published.
-    pub(crate) fn published(&self) {
+    /// The oldest entry, once there is one.
+    #[cfg(test)]
+    pub(crate) async fn next(&self) -> Entry {
+        self.next_batch(1, 0).await.remove(0)
+    }
+
+    /// The oldest `count` entries (taken by [`Outbox::next_batch`]) were published.
+    pub(crate) fn published(&self, count: usize) {
         let mut state = lock(&self.state);
-        if let Some(front) = state.queue.pop_front() {
+        for _ in 0..count {
+            let Some(front) = state.queue.pop_front() else {
+                break;
+            };
             state.bytes -= size(&front);
             if front == Entry::Heal {
                 state.failed = false;
@@ -149,7 +171,7 @@ impl Outbox {
         }
     }
 
-    /// Publishing the oldest entry failed; it stays first, to be tried again. If it is a heal,
+    /// Publishing the oldest entries failed; they stay first, to be tried again. If it is a heal,
     /// what was queued behind it while it was tried is dropped again (the heal covers it);
     /// returns how many messages that was.
     pub(crate) fn failed(&self) -> usize {
@@ -189,7 +211,7 @@ mod tests {
             outbox.next().await,
             Entry::Message(message(&"a".repeat(6_000)))
         );
-        outbox.published();
+        outbox.published(1);
         assert_eq!(outbox.bytes(), 4_000);
         assert_eq!(outbox.next().await, Entry::Message(message("x")));
     }
@@ -211,9 +233,9 @@ mod tests {
         assert_eq!(outbox.push(message("w")), Pushed::Covered);
         assert_eq!(outbox.next().await, Entry::Heal);
         assert_eq!(outbox.push(message("z")), Pushed::Queued);
-        outbox.published();
+        outbox.published(1);
         assert_eq!(outbox.next().await, Entry::Message(message("z")));
-        outbox.published();
+        outbox.published(1);
         // A heal that went out settles the failures before it: no second heal.
         assert_eq!(outbox.push(message("a")), Pushed::Queued);
         assert_eq!(outbox.next().await, Entry::Message(message("a")));
@@ -227,12 +249,47 @@ mod tests {
         assert_eq!(outbox.next().await, Entry::Message(message("a")));
         outbox.failed();
         assert_eq!(outbox.next().await, Entry::Message(message("a")));
-        outbox.published();
+        outbox.published(1);
         assert_eq!(outbox.next().await, Entry::Message(message("b")));
-        outbox.published();
+        outbox.published(1);
         assert_eq!(outbox.next().await, Entry::Heal);
-        outbox.published();
+        outbox.published(1);
         outbox.push(message("c"));
         assert_eq!(outbox.next().await, Entry::Message(message("c")));
+    }
+
+    #[tokio::test]
+    async fn messages_go_out_in_batches_and_a_heal_alone() {
+        let outbox = Outbox::new(1_000);
+        for text in ["a", "b", "c", "d"] {
+            outbox.push(message(text));
+        }
+        let batch = outbox.next_batch(3, 1_000).await;
+        assert_eq!(batch, ["a", "b", "c"].map(|t| Entry::Message(message(t))));
+        // Nothing leaves the outbox until it is published; then the rest.
+        assert_eq!(outbox.next_batch(3, 1_000).await.len(), 3);
+        outbox.published(3);
+        assert_eq!(
+            outbox.next_batch(3, 1_000).await,
+            [Entry::Message(message("d"))]
+        );
+        // Bytes bound a batch past its first message.
+        outbox.push(message("ee"));
+        assert_eq!(outbox.next_batch(10, 2).await.len(), 1);
+        outbox.published(1);
+        assert_eq!(
+            outbox.next_batch(10, 0).await,
+            [Entry::Message(message("ee"))]
+        );
+        outbox.failed();
+        outbox.published(1);
+        // After a failure the heal follows, alone.
+        outbox.push(message("f"));
+        assert_eq!(outbox.next_batch(10, 1_000).await, [Entry::Heal]);
+        outbox.published(1);
+        assert_eq!(
+            outbox.next_batch(10, 1_000).await,
+            [Entry::Message(message("f"))]
+        );
     }
 }

@@ -13,7 +13,7 @@ use tokio_postgres::config::SslMode;
 use tokio_postgres::{AsyncMessage, Client, Config};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
-use super::{Backplane, BackplaneError, Inbox, Incoming, Transport};
+use super::{Backplane, BackplaneError, BatchFailed, Inbox, Incoming, Transport};
 
 mod tls;
 
@@ -221,21 +221,44 @@ impl Postgres {
         Ok(client)
     }
 
-    async fn notify_all(&self, channel: &str, payloads: &[Bytes]) -> Result<(), BackplaneError> {
+    /// The notifying connection, opened again if it closed.
+    async fn notifier(&self) -> Result<Arc<Client>, BackplaneError> {
         let mut cached = self.notifier.lock().await;
-        let client = match cached.as_ref() {
-            Some(client) if !client.is_closed() => client.clone(),
+        match cached.as_ref() {
+            Some(client) if !client.is_closed() => Ok(client.clone()),
             _ => {
                 let client = Arc::new(self.open(None).await?);
                 *cached = Some(client.clone());
-                client
+                Ok(client)
             }
-        };
-        let sent = notify(&client, channel, payloads).await;
+        }
+    }
+
+    /// Notifies `messages` in order; on failure, how many of the first went out.
+    async fn notify_all(&self, messages: &[(&str, &[Bytes])]) -> Result<(), BatchFailed> {
+        let client = self.notifier().await.map_err(|error| BatchFailed {
+            published: 0,
+            error,
+        })?;
+        let sent = notify_batch(&client, messages).await;
         if sent.is_err() {
-            *cached = None;
+            *self.notifier.lock().await = None;
         }
         sent
+    }
+
+    /// [`Postgres::notify_all`], and what did not go out once more on a fresh connection.
+    async fn notify_retrying(&self, messages: &[(&str, &[Bytes])]) -> Result<(), BatchFailed> {
+        match self.notify_all(messages).await {
+            Ok(()) => Ok(()),
+            Err(first) => {
+                let rest = &messages[first.published.min(messages.len())..];
+                self.notify_all(rest).await.map_err(|again| BatchFailed {
+                    published: first.published + again.published,
+                    error: again.error,
+                })
+            }
+        }
     }
 }
 
@@ -285,6 +308,7 @@ fn unescape(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// Notifies one message: a lone payload, or chunks in one transaction.
 async fn notify(client: &Client, channel: &str, payloads: &[Bytes]) -> Result<(), BackplaneError> {
     let texts = payloads
         .iter()
@@ -320,6 +344,50 @@ async fn notify(client: &Client, channel: &str, payloads: &[Bytes]) -> Result<()
     client.batch_execute("COMMIT").await.map_err(error)
 }
 
+/// Notifies `messages` in order: runs of lone payloads pipelined on the connection (each its
+/// own statement, so that Postgres does not fold identical payloads into one as it does within
+/// a transaction), chunked messages each in a transaction of their own.
+async fn notify_batch(client: &Client, messages: &[(&str, &[Bytes])]) -> Result<(), BatchFailed> {
+    let mut published = 0;
+    while published < messages.len() {
+        let run: Vec<(&str, Cow<'_, str>)> = messages[published..]
+            .iter()
+            .map_while(|(channel, payloads)| match payloads {
+                [payload] => std::str::from_utf8(payload)
+                    .ok()
+                    .map(|text| (*channel, escape(text)))
+                    .filter(|(_, text)| text.len() <= NOTIFY_LIMIT),
+                _ => None,
+            })
+            .collect();
+        if run.len() < 2 {
+            // A chunked message, one that needs a look, or a run of one: on its own.
+            let (channel, payloads) = messages[published];
+            notify(client, channel, payloads)
+                .await
+                .map_err(|error| BatchFailed { published, error })?;
+            published += 1;
+            continue;
+        }
+        // Sent one after the other without waiting for each answer: one round trip for all.
+        let results = futures::future::join_all(run.iter().map(|(channel, text)| async move {
+            let text: &str = text;
+            client
+                .execute("SELECT pg_notify($1, $2)", &[channel, &text])
+                .await
+        }))
+        .await;
+        for result in results {
+            result.map_err(|e| BatchFailed {
+                published,
+                error: error(e),
+            })?;
+            published += 1;
+        }
+    }
+    Ok(())
+}
+
 impl Transport for Postgres {
     fn name(&self) -> &'static str {
         "postgres"
@@ -352,11 +420,17 @@ impl Transport for Postgres {
         payloads: &'a [Bytes],
     ) -> BoxFuture<'a, Result<(), BackplaneError>> {
         Box::pin(async move {
-            match self.notify_all(channel, payloads).await {
-                Ok(()) => Ok(()),
-                Err(_) => self.notify_all(channel, payloads).await,
-            }
+            self.notify_retrying(&[(channel, payloads)])
+                .await
+                .map_err(|failed| failed.error)
         })
+    }
+
+    fn publish_batch<'a>(
+        &'a self,
+        messages: &'a [(&'a str, &'a [Bytes])],
+    ) -> BoxFuture<'a, Result<(), BatchFailed>> {
+        Box::pin(self.notify_retrying(messages))
     }
 }
 

@@ -8,7 +8,9 @@ use futures::StreamExt;
 use futures::future::BoxFuture;
 use redis::aio::MultiplexedConnection;
 
-use super::{Backplane, BackplaneError, Inbox, Incoming, RoutedInbox, Routes, Transport, lock};
+use super::{
+    Backplane, BackplaneError, BatchFailed, Inbox, Incoming, RoutedInbox, Routes, Transport, lock,
+};
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -146,20 +148,32 @@ impl Redis {
         Ok(connection)
     }
 
-    async fn publish_all(&self, channel: &str, payloads: &[Bytes]) -> Result<(), BackplaneError> {
+    /// Publishes every message in one pipeline: one round trip for all of them.
+    async fn publish_all(&self, messages: &[(&str, &[Bytes])]) -> Result<(), BackplaneError> {
         let mut connection = self.publisher().await?;
         let mut pipe = redis::pipe();
-        for payload in payloads {
-            pipe.cmd("PUBLISH")
-                .arg(channel)
-                .arg(payload.as_ref())
-                .ignore();
+        for (channel, payloads) in messages {
+            for payload in *payloads {
+                pipe.cmd("PUBLISH")
+                    .arg(*channel)
+                    .arg(payload.as_ref())
+                    .ignore();
+            }
         }
         let sent: Result<(), _> = pipe.query_async(&mut connection).await;
         if sent.is_err() {
             *lock(&self.publisher) = None;
         }
         sent.map_err(error)
+    }
+
+    /// [`Redis::publish_all`], once more on a fresh connection if it fails: the cached one may
+    /// have died with the server.
+    async fn publish_retrying(&self, messages: &[(&str, &[Bytes])]) -> Result<(), BackplaneError> {
+        match self.publish_all(messages).await {
+            Ok(()) => Ok(()),
+            Err(_) => self.publish_all(messages).await,
+        }
     }
 }
 
@@ -208,12 +222,22 @@ impl Transport for Redis {
         channel: &'a str,
         payloads: &'a [Bytes],
     ) -> BoxFuture<'a, Result<(), BackplaneError>> {
+        Box::pin(async move { self.publish_retrying(&[(channel, payloads)]).await })
+    }
+
+    fn publish_batch<'a>(
+        &'a self,
+        messages: &'a [(&'a str, &'a [Bytes])],
+    ) -> BoxFuture<'a, Result<(), BatchFailed>> {
+        // A pipeline that failed may have been carried out in part; which part is unknown, so
+        // none counts as published (as a lone publish whose answer was lost).
         Box::pin(async move {
-            match self.publish_all(channel, payloads).await {
-                Ok(()) => Ok(()),
-                // Once more on a fresh connection: the cached one may have died with the server.
-                Err(_) => self.publish_all(channel, payloads).await,
-            }
+            self.publish_retrying(messages)
+                .await
+                .map_err(|error| BatchFailed {
+                    published: 0,
+                    error,
+                })
         })
     }
 }

@@ -123,6 +123,44 @@ pub trait Transport: Send + Sync + 'static {
         payloads: &'a [Bytes],
     ) -> BoxFuture<'a, Result<(), BackplaneError>>;
 
+    /// Publishes several messages, each `(channel, payloads)` as [`Transport::publish`] would,
+    /// in order. The backplane hands its outbox over in batches like this; the default
+    /// publishes them one after the other, and a broker that can pipeline (Redis) sends them
+    /// in one round trip.
+    ///
+    /// On failure, [`BatchFailed::published`] says how many of the messages (the first ones)
+    /// surely went out: the backplane publishes the rest again.
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use futures::StreamExt;
+    /// use livestar::backplane::{Incoming, MemoryBroker, Transport};
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let broker = MemoryBroker::new();
+    /// let inbox = broker.subscribe("chat").await?;
+    /// let (one, two) = ([Bytes::from("1")], [Bytes::from("2")]);
+    /// broker.publish_batch(&[("chat", &one[..]), ("elsewhere", &two[..]), ("chat", &two[..])]).await
+    ///     .map_err(|failed| failed.error)?;
+    /// let got: Vec<_> = inbox.take(2).collect().await;
+    /// assert!(matches!(&got[..], [Incoming::Message(a), Incoming::Message(b)] if a == "1" && b == "2"));
+    /// # Ok::<_, livestar::backplane::BackplaneError>(())
+    /// # }).unwrap();
+    /// ```
+    fn publish_batch<'a>(
+        &'a self,
+        messages: &'a [(&'a str, &'a [Bytes])],
+    ) -> BoxFuture<'a, Result<(), BatchFailed>> {
+        Box::pin(async move {
+            for (published, (channel, payloads)) in messages.iter().enumerate() {
+                if let Err(error) = self.publish(channel, payloads).await {
+                    return Err(BatchFailed { published, error });
+                }
+            }
+            Ok(())
+        })
+    }
+
     /// Subscribes to `channel` like [`Transport::subscribe`], and returns with the inbox a
     /// way to subscribe the same connection to more channels (routes): brokers that filter
     /// by channel at the server (Redis, NATS) then deliver each process only the keys, rooms
@@ -230,6 +268,30 @@ pub trait Routes: Send + Sync {
     /// ```
     fn remove<'a>(&'a self, routes: &'a [String]) -> BoxFuture<'a, Result<(), BackplaneError>>;
 }
+
+/// A batch of messages that did not all go out (see [`Transport::publish_batch`]).
+///
+/// ```
+/// use livestar::backplane::{BackplaneError, BatchFailed};
+///
+/// let failed = BatchFailed { published: 2, error: BackplaneError::new("redis", "connection reset") };
+/// assert_eq!(failed.to_string(), "redis backplane: connection reset (after 2 messages)");
+/// ```
+#[derive(Debug, Clone)]
+pub struct BatchFailed {
+    /// How many of the first messages surely went out.
+    pub published: usize,
+    /// What went wrong.
+    pub error: BackplaneError,
+}
+
+impl fmt::Display for BatchFailed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} (after {} messages)", self.error, self.published)
+    }
+}
+
+impl std::error::Error for BatchFailed {}
 
 /// A broker failure.
 ///
