@@ -13,6 +13,7 @@ use futures::StreamExt;
 use livestar::backplane::{Backplane, MemoryBroker, Transport};
 use livestar::event::Event;
 use livestar::hub::Hub;
+use livestar::invalidate::Notifier;
 use livestar::prelude::*;
 use livestar::testing::TestClient;
 use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshotter};
@@ -279,4 +280,31 @@ async fn bytes_are_counted_as_sent_after_compression() {
         wire < 3 * 4400 / 4,
         "compressed: {wire} bytes for three 4 KiB views"
     );
+}
+
+#[tokio::test]
+async fn the_routes_a_backplane_subscribed_are_a_gauge() {
+    snapshotter();
+    let backplane = Backplane::builder()
+        .channel("metrics-routes")
+        .secret("metrics-test-secret-0123456789")
+        .connect(MemoryBroker::new())
+        .await
+        .expect("connected");
+    let before = gauge("livestar_backplane_routes", &[]);
+    let changed: Notifier<u32> = Notifier::with_backplane(&backplane, "todos");
+    let subscriptions: Vec<_> = (0..3).map(|key| changed.subscribe(&key)).collect();
+    backplane.settled().await;
+    assert_eq!(gauge("livestar_backplane_routes", &[]) - before, 3.0);
+    drop(subscriptions);
+    backplane.settled().await;
+    assert_eq!(gauge("livestar_backplane_routes", &[]), before);
+    let again = changed.subscribe(&7);
+    backplane.settled().await;
+    // A backplane that goes away takes its routes with it.
+    drop((again, changed, backplane));
+    until("the routes of a dropped backplane", || {
+        gauge("livestar_backplane_routes", &[]) == before
+    })
+    .await;
 }

@@ -158,10 +158,10 @@ pub(super) async fn receive_loop(
                 _ = stop.cancelled() => return,
                 () = tokio::time::sleep(delay) => {}
             }
-            let Some(router) = inner.upgrade().map(|inner| inner.routing) else {
+            let Some(routing) = inner.upgrade().map(|inner| inner.routing) else {
                 return;
             };
-            let connected = if router {
+            let connected = if routing {
                 match transport.subscribe_routed(&options.channel).await {
                     Ok((inbox, Some(routes))) => match inner.upgrade() {
                         Some(inner) => resubscribe(&inner.router, routes).await.map(|()| inbox),

@@ -253,6 +253,7 @@ impl Drop for Inner {
         if self.status.borrow().connected {
             crate::metrics::backplane().connected.decrement(1.0);
         }
+        self.router.forget_subscribed();
     }
 }
 

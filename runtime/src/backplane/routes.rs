@@ -218,6 +218,7 @@ impl Router {
             if !entry.subscribed {
                 entry.subscribed = true;
                 self.subscribed.fetch_add(1, Ordering::Relaxed);
+                crate::metrics::backplane().routes.increment(1.0);
             }
             scopes.extend(entry.scopes.keys().cloned());
             if !entry.wanted() {
@@ -237,6 +238,7 @@ impl Router {
             if entry.subscribed {
                 entry.subscribed = false;
                 self.subscribed.fetch_sub(1, Ordering::Relaxed);
+                crate::metrics::backplane().routes.decrement(1.0);
             }
             if entry.wanted() {
                 state.changed.insert(route.clone());
@@ -285,9 +287,15 @@ impl Router {
             entry.in_flight = resubscribing;
             entry.wanted()
         });
-        self.subscribed.store(0, Ordering::Relaxed);
+        self.forget_subscribed();
         state.changed.clear();
         state.routes.keys().cloned().collect()
+    }
+
+    /// Counts no route as subscribed any more (the connection, or the backplane, is gone).
+    pub(super) fn forget_subscribed(&self) {
+        let was = self.subscribed.swap(0, Ordering::Relaxed);
+        crate::metrics::backplane().routes.decrement(was as f64);
     }
 
     /// Waits until the broker has confirmed the routes of every interest taken so far.

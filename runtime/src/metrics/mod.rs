@@ -17,6 +17,7 @@
 //! | `livestar_hub_slow_disconnects_total` | counter | | hub clients disconnected because they stopped reading |
 //! | `livestar_backplane_messages_total` | counter | `direction` (`in`, `out`), `outcome` | `out`: `delivered` to the broker or `dropped` (outbox full); `in`: `delivered` to this process's listeners, `own` (this process's message, ignored), `dropped` (too large, malformed) or `forged` (no valid signature) |
 //! | `livestar_backplane_connected` | gauge | | backplanes connected to their broker |
+//! | `livestar_backplane_routes` | gauge | | routes (keys, rooms, sessions) the brokers deliver to this process, with interest routing |
 //! | `livestar_backplane_heals_total` | counter | | heals: every view invalidated after a reconnection or a lost message |
 //!
 //! Labels stay few: `route` is a live view's path pattern as written in its attribute
@@ -78,6 +79,7 @@ const HUB_SLOW_DISCONNECTS: &str = "livestar_hub_slow_disconnects_total";
 const BACKPLANE_MESSAGES: &str = "livestar_backplane_messages_total";
 const BACKPLANE_CONNECTED: &str = "livestar_backplane_connected";
 const BACKPLANE_HEALS: &str = "livestar_backplane_heals_total";
+const BACKPLANE_ROUTES: &str = "livestar_backplane_routes";
 
 /// Gives every livestar metric its unit and help text in the installed recorder (the
 /// `# HELP` lines of a Prometheus scrape). Call it once, after installing the recorder.
@@ -132,6 +134,10 @@ pub fn describe() {
         "Backplane messages, by direction and outcome."
     );
     describe_gauge!(BACKPLANE_CONNECTED, "Backplanes connected to their broker.");
+    describe_gauge!(
+        BACKPLANE_ROUTES,
+        "Routes (keys, rooms, sessions) the brokers deliver to this process."
+    );
     describe_counter!(
         BACKPLANE_HEALS,
         "Backplane heals: every view invalidated after a reconnection or lost message."
@@ -272,6 +278,7 @@ pub(crate) struct Backplane {
     pub(crate) in_dropped: Counter,
     pub(crate) in_forged: Counter,
     pub(crate) connected: metrics::Gauge,
+    pub(crate) routes: metrics::Gauge,
     pub(crate) heals: Counter,
 }
 
@@ -289,6 +296,7 @@ pub(crate) fn backplane() -> &'static Backplane {
             in_dropped: message("in", "dropped"),
             in_forged: message("in", "forged"),
             connected: metrics::gauge!(BACKPLANE_CONNECTED),
+            routes: metrics::gauge!(BACKPLANE_ROUTES),
             heals: metrics::counter!(BACKPLANE_HEALS),
         }
     })
