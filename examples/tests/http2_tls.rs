@@ -70,6 +70,20 @@ async fn connect(
     Ok((protocol, tls))
 }
 
+/// An HTTP/2 connection over `tls`: its request sender, and the task that drives it.
+async fn http2(
+    tls: tokio_rustls::client::TlsStream<tokio::net::TcpStream>,
+) -> (
+    hyper::client::conn::http2::SendRequest<Full<Bytes>>,
+    tokio::task::JoinHandle<Result<(), hyper::Error>>,
+) {
+    let (sender, connection) =
+        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(tls))
+            .await
+            .expect("an HTTP/2 connection");
+    (sender, tokio::spawn(connection))
+}
+
 /// A request from the demo's own page, signed in as `user`.
 fn request(
     method: &str,
@@ -118,11 +132,7 @@ async fn a_live_view_sends_its_first_event_and_each_update_as_they_happen_over_h
         .await
         .expect("a TLS connection");
     assert_eq!(protocol.as_deref(), Some(&b"h2"[..]), "ALPN chose h2");
-    let (mut sender, connection) =
-        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(tls))
-            .await
-            .expect("an HTTP/2 connection");
-    let driver = tokio::spawn(connection);
+    let (mut sender, driver) = http2(tls).await;
 
     let live = request("GET", &demo, "/todos/live", "ada", "").expect("a request");
     let response = sender
@@ -168,11 +178,7 @@ async fn sigterm_ends_an_open_http2_stream_and_the_demo_exits() {
     let (_, tls) = connect(&demo.addr, &cert, &[b"h2"])
         .await
         .expect("a TLS connection");
-    let (mut sender, connection) =
-        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(tls))
-            .await
-            .expect("an HTTP/2 connection");
-    let driver = tokio::spawn(connection);
+    let (mut sender, driver) = http2(tls).await;
     let live = request("GET", &demo, "/todos/live", "ada", "").expect("a request");
     let response = sender
         .send_request(live)

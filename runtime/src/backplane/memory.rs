@@ -104,23 +104,23 @@ impl Registry {
         if let Some((_, channels)) = self.connections.get_mut(&connection) {
             channels.remove(channel);
         }
-        if let Some(subscribers) = self.channels.get_mut(channel) {
-            subscribers.remove(&connection);
-            if subscribers.is_empty() {
-                self.channels.remove(channel);
-            }
-        }
+        self.unsubscribe(connection, channel);
     }
 
     fn close(&mut self, connection: u64) {
         if let Some((_, channels)) = self.connections.remove(&connection) {
             for channel in channels {
-                if let Some(subscribers) = self.channels.get_mut(&channel) {
-                    subscribers.remove(&connection);
-                    if subscribers.is_empty() {
-                        self.channels.remove(&channel);
-                    }
-                }
+                self.unsubscribe(connection, &channel);
+            }
+        }
+    }
+
+    /// Takes `connection` off `channel`'s subscribers; a channel left without any goes.
+    fn unsubscribe(&mut self, connection: u64, channel: &str) {
+        if let Some(subscribers) = self.channels.get_mut(channel) {
+            subscribers.remove(&connection);
+            if subscribers.is_empty() {
+                self.channels.remove(channel);
             }
         }
     }

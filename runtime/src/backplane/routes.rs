@@ -41,14 +41,20 @@ pub(crate) enum Scope<'a> {
     Session(&'a str),
 }
 
-impl Scope<'_> {
+impl<'a> Scope<'a> {
     /// The scope as its topic's listener is told it: the key, or `r:`/`s:` and the id.
     pub(crate) fn key(self) -> String {
+        let (prefix, id) = self.parts();
+        format!("{prefix}{id}")
+    }
+
+    /// [`Scope::key`] in two parts, to hash without building it.
+    fn parts(self) -> (&'static str, &'a str) {
         match self {
-            Scope::Everyone => String::new(),
-            Scope::Key(key) => key.to_owned(),
-            Scope::Room(room) => format!("r:{room}"),
-            Scope::Session(session) => format!("s:{session}"),
+            Scope::Everyone => ("", ""),
+            Scope::Key(key) => ("", key),
+            Scope::Room(room) => ("r:", room),
+            Scope::Session(session) => ("s:", session),
         }
     }
 }
@@ -58,10 +64,13 @@ pub(crate) fn route(channel: &str, topic: &str, scope: Scope<'_>) -> Option<Stri
     if scope == Scope::Everyone {
         return None;
     }
+    // Called for every message published: the scope key is hashed in parts, not built.
+    let (prefix, id) = scope.parts();
     let mut hasher = twox_hash::XxHash3_64::with_seed(0);
     hasher.write(topic.as_bytes());
     hasher.write(b"\n");
-    hasher.write(scope.key().as_bytes());
+    hasher.write(prefix.as_bytes());
+    hasher.write(id.as_bytes());
     Some(format!("{channel}.{:016x}", hasher.finish()))
 }
 

@@ -208,6 +208,14 @@ enum Target {
 }
 
 impl Target {
+    /// Room or session `id` as the backplane routes it.
+    fn scope(self, id: &str) -> Scope<'_> {
+        match self {
+            Target::Room => Scope::Room(id),
+            Target::Session => Scope::Session(id),
+        }
+    }
+
     fn as_str(self) -> &'static str {
         match self {
             Target::Room => "room",
@@ -231,11 +239,7 @@ impl Members {
         let first = clients.is_empty();
         clients.insert(client.id, client.clone());
         if first && let Some(remote) = remote {
-            let scope = match target {
-                Target::Room => Scope::Room(id),
-                Target::Session => Scope::Session(id),
-            };
-            let interest = remote.backplane.interest(&remote.topic, scope);
+            let interest = remote.backplane.interest(&remote.topic, target.scope(id));
             self.interests.insert((target, id.to_owned()), interest);
         }
     }
@@ -482,11 +486,9 @@ impl Hub {
         }
         let delivered = self.inner.deliver(target, id, &events);
         if let Some((remote, body)) = remote {
-            let scope = match target {
-                Target::Room => Scope::Room(id),
-                Target::Session => Scope::Session(id),
-            };
-            remote.backplane.publish(&remote.topic, scope, kind, body);
+            remote
+                .backplane
+                .publish(&remote.topic, target.scope(id), kind, body);
         }
         Ok(delivered)
     }
@@ -569,6 +571,22 @@ impl HubInner {
             cluster.changed(room);
         }
         self.presence.notify(&room.to_owned());
+    }
+
+    /// Loads the current state of room or session `id` with its loader, if it has one, and
+    /// sends it to its clients here when it is ready.
+    fn reload(self: &Arc<Self>, target: Target, id: String) {
+        let Some(loader) = self.loader(target) else {
+            return;
+        };
+        let load = loader(id.clone());
+        let hub = Arc::downgrade(self);
+        tokio::spawn(async move {
+            let events = load.await;
+            if let Some(hub) = hub.upgrade() {
+                hub.deliver(target, &id, &events);
+            }
+        });
     }
 
     fn loader(&self, target: Target) -> Option<&Loader> {

@@ -77,19 +77,12 @@ impl Listener for HubListener {
             }
         }
         for target in [Target::Room, Target::Session] {
-            let Some(loader) = hub.loader(target).cloned() else {
+            if hub.loader(target).is_none() {
                 continue;
-            };
+            }
             let ids: Vec<String> = lock(&hub.members).of(target).keys().cloned().collect();
             for id in ids {
-                let hub = Arc::downgrade(&hub);
-                let load = loader(id.clone());
-                tokio::spawn(async move {
-                    let events = load.await;
-                    if let Some(hub) = hub.upgrade() {
-                        hub.deliver(target, &id, &events);
-                    }
-                });
+                hub.reload(target, id);
             }
         }
     }
@@ -109,17 +102,8 @@ impl Listener for HubListener {
         }
         // Sends before it did too: a room or session with a loader and clients here sends its
         // current state.
-        let has_clients = lock(&hub.members).of(target).contains_key(id);
-        if let Some(loader) = hub.loader(target).filter(|_| has_clients).cloned() {
-            let id = id.to_owned();
-            let load = loader(id.clone());
-            let hub = Arc::downgrade(&hub);
-            tokio::spawn(async move {
-                let events = load.await;
-                if let Some(hub) = hub.upgrade() {
-                    hub.deliver(target, &id, &events);
-                }
-            });
+        if lock(&hub.members).of(target).contains_key(id) {
+            hub.reload(target, id.to_owned());
         }
     }
 }

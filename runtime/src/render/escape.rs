@@ -273,7 +273,7 @@ impl std::fmt::Write for AttrEscaper<'_> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
     fn text(s: &str) -> String {
@@ -330,7 +330,7 @@ mod tests {
     }
 
     /// One character at a time, the obvious way: what both escapers must match.
-    fn reference(value: &str, quotes: bool) -> String {
+    pub(crate) fn reference(value: &str, quotes: bool) -> String {
         let mut out = String::new();
         for c in value.chars() {
             match c {
